@@ -1,0 +1,9 @@
+"""Wiring: the campaigns app."""
+
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class CampaignsConfig(AppConfig):
+    name = "campaigns"

@@ -1,0 +1,8 @@
+"""Entry point: ASGI application."""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cdp.settings.base")
+application = get_asgi_application()

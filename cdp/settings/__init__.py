@@ -1,0 +1,1 @@
+"""Settings package: `base` for running, `test` for the suite."""

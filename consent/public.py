@@ -1,0 +1,25 @@
+"""Consent public surface: the only consent module other apps import."""
+
+from __future__ import annotations
+
+from .selectors import consent_history_qs, consent_states_for, suppressed_hashes
+from .services import (
+    ConsentChoice,
+    consent_profiles_merged,
+    consent_profiles_unmerged,
+    consent_record,
+    consent_record_from_categories,
+    suppression_add,
+)
+
+__all__ = [
+    "ConsentChoice",
+    "consent_history_qs",
+    "consent_profiles_merged",
+    "consent_profiles_unmerged",
+    "consent_record",
+    "consent_record_from_categories",
+    "consent_states_for",
+    "suppressed_hashes",
+    "suppression_add",
+]

@@ -1,0 +1,46 @@
+"""Consent selectors: reads of purposes, current consent states and the suppression list."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db.models import QuerySet
+
+from .models import ConsentEvent, ConsentState, Purpose, Suppression
+
+
+def purposes_active() -> QuerySet[Purpose]:
+    return Purpose.objects.filter(is_active=True)
+
+
+def purpose_by_category(categories: Iterable[str]) -> dict[str, Purpose]:
+    """Map Segment consent category names (case-insensitive) and purpose keys to purposes."""
+    wanted = {category.lower() for category in categories}
+    found: dict[str, Purpose] = {}
+    for purpose in purposes_active():
+        names = {purpose.key.lower(), *(alias.lower() for alias in purpose.category_aliases)}
+        for name in names & wanted:
+            found[name] = purpose
+    return found
+
+
+def suppressed_hashes(hashes: Iterable[str]) -> set[str]:
+    """The subset of `hashes` on the suppression list (one query)."""
+    wanted = list(set(hashes))
+    if not wanted:
+        return set()
+    return set(
+        Suppression.objects.filter(value_hash__in=wanted).values_list("value_hash", flat=True)
+    )
+
+
+def consent_states_for(profile_id: int) -> dict[str, bool]:
+    """Current state per purpose key of one profile (purposes never recorded are absent)."""
+    rows = ConsentState.objects.filter(profile_id=profile_id).values_list(
+        "purpose__key", "is_granted"
+    )
+    return dict(rows)
+
+
+def consent_history_qs(profile_ids: Iterable[int]) -> QuerySet[ConsentEvent]:
+    return ConsentEvent.objects.filter(profile_id__in=list(profile_ids)).select_related("purpose")

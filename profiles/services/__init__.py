@@ -1,0 +1,1 @@
+"""Profiles services: the only code that changes profiles state."""

@@ -1,0 +1,263 @@
+"""Profiles services: accept a batch of messages durably — validate, drop suppressed, quarantine
+the bad, insert the good once (dedup on source + messageId), then kick processing after commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from cdp.core import jobs
+from cdp.core.hashing import identifier_hash
+from consent import public as consent_public
+from profiles.compute.messages import (
+    MessageError,
+    ValidMessage,
+    message_identifiers,
+    parse_timestamp,
+    validate_message,
+)
+from profiles.models import Event, QuarantinedRecord
+
+logger = logging.getLogger(__name__)
+
+_INSERT_COLUMNS = (
+    "source_id",
+    "message_id",
+    "type",
+    "event",
+    "user_id",
+    "anonymous_id",
+    "timestamp",
+    "received_at",
+    "payload",
+    "status",
+    "attempts",
+    "error",
+)
+_ROWS_PER_STATEMENT = 500
+_ENQUEUE_CHUNK = 500
+
+
+@dataclass(frozen=True, kw_only=True)
+class IngestResult:
+    """What happened to a batch. `errors` are per-message; the batch itself was accepted."""
+
+    received: int
+    accepted: int
+    duplicates: int
+    suppressed: int
+    assigned_message_ids: int
+    errors: list[MessageError] = field(default_factory=list)
+    event_ids: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class IngestOptions:
+    """Where a batch came from and how to treat it (API defaults)."""
+
+    origin: str = QuarantinedRecord.Origin.API
+    type_hint: str | None = None
+    batch_context: Mapping[str, Any] | None = None
+    batch_integrations: Mapping[str, Any] | None = None
+    sent_at: str | None = None
+    import_run_id: int | None = None
+    position_offset: int = 0
+    positions: Sequence[int] | None = None  # file row number of each message, for quarantine
+    trait_identity: bool = False
+    correct_skew: bool = True
+    default_region: str | None = None
+
+
+def events_ingest(
+    *,
+    source_id: int,
+    messages: Sequence[Any],
+    options: IngestOptions | None = None,
+    received_at: datetime | None = None,
+) -> IngestResult:
+    """Store a batch: one transaction, deduplicated, acknowledged only after commit.
+
+    Bad messages go to quarantine with their reason; suppressed people's messages are dropped
+    and counted; good ones are inserted with ON CONFLICT DO NOTHING. Idempotent: replaying the
+    same batch stores nothing new and reports the messages as duplicates.
+    """
+    options = options or IngestOptions()
+    received_at = received_at or timezone.now()
+    batch_sent_at = parse_timestamp(options.sent_at) if options.sent_at else None
+    valid, errors = _validate_all(messages, options, received_at, batch_sent_at)
+    valid, suppressed = _drop_suppressed(valid, options.default_region)
+    with transaction.atomic():
+        if errors:
+            _quarantine(source_id, messages, errors, options)
+        inserted = _insert_events(source_id, valid, received_at)
+        event_ids = [event_id for event_id, _ in inserted]
+        for start in range(0, len(event_ids), _ENQUEUE_CHUNK):
+            jobs.publish_on_commit(
+                jobs.EVENTS_RECEIVED, event_ids=event_ids[start : start + _ENQUEUE_CHUNK]
+            )
+    return IngestResult(
+        received=len(messages),
+        accepted=len(inserted),
+        duplicates=len(valid) - len(inserted),
+        suppressed=suppressed,
+        assigned_message_ids=sum(1 for message in valid if message.message_id_assigned),
+        errors=errors,
+        event_ids=event_ids,
+    )
+
+
+def _validate_all(
+    messages: Sequence[Any],
+    options: IngestOptions,
+    received_at: datetime,
+    batch_sent_at: datetime | None,
+) -> tuple[list[ValidMessage], list[MessageError]]:
+    valid: list[ValidMessage] = []
+    errors: list[MessageError] = []
+    max_bytes = settings.CDP_INGEST_MAX_MESSAGE_BYTES
+    for index, raw in enumerate(messages):
+        outcome = validate_message(
+            raw,
+            index=index + options.position_offset,
+            type_hint=options.type_hint,
+            received_at=received_at,
+            batch_sent_at=batch_sent_at,
+            batch_context=options.batch_context,
+            batch_integrations=options.batch_integrations,
+            max_bytes=max_bytes,
+            correct_skew=options.correct_skew,
+            trait_identity=options.trait_identity,
+        )
+        if isinstance(outcome, MessageError):
+            errors.append(outcome)
+        else:
+            valid.append(outcome)
+    return valid, errors
+
+
+def _drop_suppressed(
+    valid: list[ValidMessage], default_region: str | None
+) -> tuple[list[ValidMessage], int]:
+    """Drop messages carrying any suppressed identifier (one query for the whole batch)."""
+    if not valid:
+        return valid, 0
+    hashes_per_message = [
+        [
+            identifier_hash(kind, value)
+            for kind, value in message_identifiers(message.payload, default_region=default_region)
+        ]
+        for message in valid
+    ]
+    suppressed = consent_public.suppressed_hashes(h for hs in hashes_per_message for h in hs)
+    if not suppressed:
+        return valid, 0
+    kept = [
+        message
+        for message, hashes in zip(valid, hashes_per_message, strict=True)
+        if suppressed.isdisjoint(hashes)
+    ]
+    return kept, len(valid) - len(kept)
+
+
+def _quarantine(
+    source_id: int,
+    messages: Sequence[Any],
+    errors: Iterable[MessageError],
+    options: IngestOptions,
+) -> None:
+    rows = []
+    for error in errors:
+        index = error.index - options.position_offset
+        raw = messages[index]
+        payload = raw if isinstance(raw, dict) else {"_raw": raw}
+        if error.code == "message_too_large":
+            # Too big to keep whole; the reason and the id are what a fixer needs.
+            payload = {
+                "_truncated": True,
+                "messageId": error.message_id,
+                "type": payload.get("type"),
+            }
+        position = options.positions[index] if options.positions is not None else error.index
+        rows.append(
+            QuarantinedRecord(
+                source_id=source_id,
+                import_run_id=options.import_run_id,
+                origin=options.origin,
+                position=position,
+                message_id=error.message_id[:128],
+                reason=error.code,
+                detail=error.message[:500],
+                payload=_json_safe(payload),
+            )
+        )
+    QuarantinedRecord.objects.bulk_create(rows)
+
+
+def _json_safe(value: Any) -> Any:
+    """Quarantine keeps what arrived, minus NULs and values JSON cannot hold."""
+    if isinstance(value, str):
+        return value.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, dict):
+        return {str(_json_safe(key)): _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(item) for item in value]
+    if isinstance(value, float) and value != value:  # NaN
+        return None
+    return value
+
+
+def _insert_events(
+    source_id: int, valid: list[ValidMessage], received_at: datetime
+) -> list[tuple[int, str]]:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id: same SQL on PostgreSQL and SQLite."""
+    if not valid:
+        return []
+    adapt = connection.ops.adapt_datetimefield_value
+    received = adapt(received_at)
+    inserted: list[tuple[int, str]] = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(valid), _ROWS_PER_STATEMENT):
+            chunk = valid[start : start + _ROWS_PER_STATEMENT]
+            params: list[Any] = []
+            for message in chunk:
+                params.extend(
+                    (
+                        source_id,
+                        message.message_id,
+                        message.type,
+                        message.event[:200],
+                        message.user_id,
+                        message.anonymous_id,
+                        adapt(message.timestamp),
+                        received,
+                        message.payload_json,
+                        Event.Status.PENDING,
+                        0,
+                        "",
+                    )
+                )
+            cursor.execute(_insert_sql(len(chunk)), params)
+            inserted.extend(cursor.fetchall())
+    return inserted
+
+
+@lru_cache(maxsize=64)
+def _insert_sql(rows: int) -> str:
+    table = connection.ops.quote_name(Event._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(column) for column in _INSERT_COLUMNS)
+    one = "(" + ", ".join(["%s"] * len(_INSERT_COLUMNS)) + ")"
+    # Table and column names come from model metadata; every value is a bound parameter.
+    values = ", ".join([one] * rows)
+    return (
+        f"INSERT INTO {table} ({columns}) VALUES {values} "  # noqa: S608
+        f'ON CONFLICT ("source_id", "message_id") DO NOTHING RETURNING "id", "message_id"'
+    )

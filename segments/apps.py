@@ -1,0 +1,9 @@
+"""Wiring: the segments app."""
+
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class SegmentsConfig(AppConfig):
+    name = "segments"
