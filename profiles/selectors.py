@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Q, QuerySet
 
 from cdp.core.write_keys import write_key_matches, write_key_prefix
+from profiles.compute.normalise import NormalisationError, normalise_email, normalise_phone
 
 from .models import Event, Identifier, Profile, ProfileMerge, ProfileTrait, Source, WriteKey
 
@@ -215,3 +218,23 @@ def profile_list_by_identifier(*, kind: str, value: str) -> QuerySet[Profile]:
 
 def profile_merges_qs(*, profile_id: int) -> QuerySet[ProfileMerge]:
     return ProfileMerge.objects.filter(Q(survivor_id=profile_id) | Q(absorbed_id=profile_id))
+
+
+def profiles_search(term: str) -> QuerySet[Profile]:
+    """Active profiles whose identifier equals `term` once normalised as an email, a phone or
+    as typed (user id, anonymous id, loyalty or CRM id); a number also matches a profile id.
+    Exact, indexed lookups: never a scan of identifier values."""
+    term = term.strip()
+    candidates = {term}
+    for normalise in (normalise_email, _phone_default_region):
+        with contextlib.suppress(NormalisationError):
+            candidates.add(normalise(term) or term)
+    matches = Identifier.objects.filter(value__in=candidates).values("profile_id")
+    by_identifier = Q(pk__in=matches)
+    if term.isdigit():
+        by_identifier |= Q(pk=int(term))
+    return profiles_active_qs().filter(by_identifier)
+
+
+def _phone_default_region(term: str) -> str | None:
+    return normalise_phone(term, default_region=settings.CDP_DEFAULT_PHONE_REGION)

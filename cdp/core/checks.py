@@ -11,6 +11,11 @@ from . import jobs
 # Topics that may legitimately have no subscriber yet, with the reason.
 _OPTIONAL_TOPICS = {
     jobs.PROFILES_UNMERGED: "campaigns and segments re-evaluate on PROFILES_CHANGED instead",
+    jobs.PROFILES_MERGED: "segments and campaigns re-evaluate on PROFILES_CHANGED instead",
+    # Published for consumers that do not exist yet (real-time segments, campaign triggers).
+    jobs.PROFILES_CHANGED: "consumed once real-time segments land (issue 4)",
+    jobs.CONSENT_CHANGED: "consumed once campaigns check pending sends (issue 6)",
+    jobs.SEGMENT_MEMBERSHIP_CHANGED: "consumed once campaign triggers land (issue 6)",
 }
 
 

@@ -40,4 +40,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "SourceKindEnum": "profiles.models.Source.Kind",
+        "ImportKindEnum": "profiles.models.ImportRun.Kind",
+    },
 }

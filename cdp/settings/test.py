@@ -19,5 +19,9 @@ STORAGES = {
 }
 MEDIA_ROOT = os.environ.get("CDP_TEST_MEDIA_ROOT", "/tmp/cdp-test-media")  # noqa: S108
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["TEST"] = {"NAME": None}
+    # A file, not :memory:, so that a live server, a Celery worker process and an outage
+    # simulation (closing and re-pointing the connection) all see the same test database.
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.environ.get("CDP_TEST_SQLITE", "/tmp/cdp-test.sqlite3")  # noqa: S108
+    }
 CDP_ROBUST_ON_COMMIT = False

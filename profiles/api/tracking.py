@@ -153,10 +153,30 @@ class IngestResultSerializer(serializers.Serializer):
     errors = MessageErrorSerializer(many=True)
 
 
+class SegmentMessageSerializer(serializers.Serializer):
+    """A Segment-spec message (documentation; validation is in profiles.compute.messages)."""
+
+    type = serializers.ChoiceField(
+        choices=["identify", "track", "page", "screen", "group", "alias"], required=False
+    )
+    userId = serializers.CharField(required=False)  # noqa: N815
+    anonymousId = serializers.CharField(required=False)  # noqa: N815
+    messageId = serializers.CharField(required=False)  # noqa: N815
+    timestamp = serializers.DateTimeField(required=False)
+    event = serializers.CharField(required=False, help_text="track: the event name")
+    name = serializers.CharField(required=False, help_text="page/screen: the page name")
+    properties = serializers.DictField(required=False)
+    traits = serializers.DictField(required=False)
+    context = serializers.DictField(required=False)
+    integrations = serializers.DictField(required=False)
+    groupId = serializers.CharField(required=False)  # noqa: N815
+    previousId = serializers.CharField(required=False)  # noqa: N815
+
+
 class BatchEnvelopeSerializer(serializers.Serializer):
     """Documentation of the batch envelope; the view checks it by hand for speed."""
 
-    batch = serializers.ListField(child=serializers.DictField())
+    batch = SegmentMessageSerializer(many=True)
     context = serializers.DictField(required=False)
     integrations = serializers.DictField(required=False)
     sentAt = serializers.DateTimeField(required=False)  # noqa: N815
@@ -252,7 +272,7 @@ def _single(kind: str) -> type[_TrackingApi]:
         type_hint = kind
 
         @extend_schema(
-            request=serializers.DictField(),
+            request=SegmentMessageSerializer,
             responses={200: IngestResultSerializer},
             operation_id=f"v1_{kind}",
             auth=[{"writeKeyBasic": []}],

@@ -15,10 +15,4 @@ urlpatterns = [
     path("screen", tracking.ScreenApi.as_view(), name="screen"),
     path("group", tracking.GroupApi.as_view(), name="group"),
     path("alias", tracking.AliasApi.as_view(), name="alias"),
-    # Segment's libraries post to /v1/batch; RudderStack's also to /v1/<type> — trailing
-    # slashes are accepted too so proxies that add one do not turn a POST into a redirect.
-    path("batch/", tracking.BatchApi.as_view()),
-    path("track/", tracking.TrackApi.as_view()),
-    path("identify/", tracking.IdentifyApi.as_view()),
-    path("page/", tracking.PageApi.as_view()),
 ]

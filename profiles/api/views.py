@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_serializer,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -240,6 +245,7 @@ class SourceListCreateApi(APIView):
 
     permission_classes = [IsIntegrationAdmin]
 
+    @extend_schema_serializer(component_name="SourceCreateInput")
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=100)
         kind = serializers.ChoiceField(choices=Source.Kind.choices, default=Source.Kind.HTTP)
@@ -267,7 +273,19 @@ class SourceRotateKeyApi(APIView):
 
     permission_classes = [IsIntegrationAdmin]
 
-    @extend_schema(request=None, responses={200: serializers.DictField()})
+    @extend_schema(
+        request=None,
+        responses={
+            200: inline_serializer(
+                "RotatedKey",
+                {
+                    "source_id": serializers.IntegerField(),
+                    "write_key": serializers.CharField(),
+                    "prefix": serializers.CharField(),
+                },
+            )
+        },
+    )
     def post(self, request: Request, source_id: int) -> Response:
         keep = str(request.data.get("keep_previous", "")).lower() in ("1", "true", "yes")
         issued = write_key_rotate(
@@ -283,7 +301,15 @@ class SourceRevokeKeyApi(APIView):
 
     permission_classes = [IsIntegrationAdmin]
 
-    @extend_schema(request=None, responses={200: serializers.DictField()})
+    @extend_schema(
+        request=None,
+        responses={
+            200: inline_serializer(
+                "RevokedKeys",
+                {"source_id": serializers.IntegerField(), "revoked": serializers.IntegerField()},
+            )
+        },
+    )
     def post(self, request: Request, source_id: int) -> Response:
         revoked = write_key_revoke(
             source_id=source_id,
@@ -325,6 +351,7 @@ class ImportCreateApi(APIView):
     permission_classes = [IsIntegrationAdmin]
     parser_classes = [MultiPartParser, FormParser, JSONParser]
 
+    @extend_schema_serializer(component_name="ImportCreateInput")
     class InputSerializer(serializers.Serializer):
         source = serializers.CharField()
         kind = serializers.ChoiceField(choices=ImportRun.Kind.choices)
@@ -402,7 +429,22 @@ class QuarantineReplayApi(APIView):
 
     permission_classes = [IsIntegrationAdmin]
 
-    @extend_schema(request=None, responses={200: serializers.DictField()})
+    @extend_schema(
+        request=inline_serializer(
+            "QuarantineReplayInput", {"payload": serializers.DictField(required=False)}
+        ),
+        responses={
+            200: inline_serializer(
+                "QuarantineReplayResult",
+                {
+                    "replayed": serializers.IntegerField(),
+                    "status": serializers.CharField(),
+                    "reason": serializers.CharField(),
+                    "detail": serializers.CharField(),
+                },
+            )
+        },
+    )
     def post(self, request: Request, record_id: int) -> Response:
         payload = request.data.get("payload") if isinstance(request.data, dict) else None
         if payload is not None and not isinstance(payload, dict):

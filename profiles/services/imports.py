@@ -320,8 +320,8 @@ def _ingest_chunk(run: ImportRun, rows: list[Any], offset: int, context: RowCont
     positions: list[int] = []
     rejections: list[tuple[int, Any, RowRejection | _BadLine]] = []
     first_position = run.rows_read + 1
-    for offset, row in enumerate(rows):
-        position = first_position + offset
+    for index, row in enumerate(rows):
+        position = first_position + index
         converted = _convert(run, row, position, context)
         if isinstance(converted, RowRejection | _BadLine):
             rejections.append((position, row, converted))
