@@ -209,6 +209,19 @@ class _TrackingApi(APIView):
     throttle_classes = [_NoThrottle]
     type_hint: str | None = None
 
+    def handle_exception(self, exc: Exception) -> Response:
+        """Errors also carry Segment's top-level `code`/`message`, which its SDKs log."""
+        response = super().handle_exception(exc)
+        error = response.data.get("error") if isinstance(response.data, dict) else None
+        if isinstance(error, dict):
+            response.data = {
+                "success": False,
+                "code": error.get("code"),
+                "message": error.get("message"),
+                **response.data,
+            }
+        return response
+
     def _ingest(self, request: Request, messages: list[Any], body: dict[str, Any]) -> Response:
         source: Source = request.auth
         sent_at = body.get("sentAt") if isinstance(body.get("sentAt"), str) else None

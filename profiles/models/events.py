@@ -108,6 +108,7 @@ class QuarantinedRecord(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        verbose_name = "quarantined record"
         indexes = [models.Index(fields=["status", "source"], name="profiles_quarantine_open")]
 
     def __str__(self) -> str:

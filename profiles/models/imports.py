@@ -51,6 +51,7 @@ class ImportRun(TimeStampedModel):
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = "file import"
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} import #{self.pk} ({self.state})"
