@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from .selectors import consent_history_qs, consent_states_for, suppressed_hashes
-from .services import (
+from consent.selectors import (
+    consent_allows,
+    consent_granted_exists,
+    consent_history_qs,
+    consent_states_for,
+    suppressed_hashes,
+)
+from consent.services import (
     ConsentChoice,
     consent_profiles_merged,
     consent_profiles_unmerged,
@@ -14,6 +20,8 @@ from .services import (
 
 __all__ = [
     "ConsentChoice",
+    "consent_allows",
+    "consent_granted_exists",
     "consent_history_qs",
     "consent_profiles_merged",
     "consent_profiles_unmerged",

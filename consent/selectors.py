@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from .models import ConsentEvent, ConsentState, Purpose, Suppression
 
@@ -44,3 +44,29 @@ def consent_states_for(profile_id: int) -> dict[str, bool]:
 
 def consent_history_qs(profile_ids: Iterable[int]) -> QuerySet[ConsentEvent]:
     return ConsentEvent.objects.filter(profile_id__in=list(profile_ids)).select_related("purpose")
+
+
+def consent_allows(*, profile_id: int, purpose_key: str) -> bool:
+    """May this person's data be used for `purpose_key` now?
+
+    Purposes on another legal basis (contract, legitimate interest) are allowed unless the
+    person withdrew/objected (a withdrawn state exists); consent purposes need a granted state.
+    Unknown or inactive purposes are refused.
+    """
+    purpose = Purpose.objects.filter(key=purpose_key, is_active=True).first()
+    if purpose is None:
+        return False
+    state = ConsentState.objects.filter(profile_id=profile_id, purpose=purpose).first()
+    if purpose.requires_consent:
+        return state is not None and state.is_granted
+    return state is None or state.is_granted
+
+
+def consent_granted_exists(*, purpose_key: str, profile_ref: str = "pk") -> Exists:
+    """SQL condition for segment compilers: the outer profile (OuterRef(profile_ref)) has a
+    granted state for `purpose_key`. Use inside .filter() on profiles."""
+    return Exists(
+        ConsentState.objects.filter(
+            profile_id=OuterRef(profile_ref), purpose__key=purpose_key, is_granted=True
+        )
+    )

@@ -9,7 +9,9 @@ from .base import DATABASES, REDIS_URL
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+# Eager in the test process; a real worker subprocess (tests marked `redis`) sets
+# CDP_CELERY_EAGER=0 and consumes from REDIS_URL against the same test database.
+CELERY_TASK_ALWAYS_EAGER = os.environ.get("CDP_CELERY_EAGER", "1") != "0"
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CDP_HASH_KEY = "test-hash-key"
 LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}
