@@ -8,6 +8,7 @@ from consent.selectors import (
     consent_history_qs,
     consent_states_for,
     suppressed_hashes,
+    suppression_is_empty,
 )
 from consent.services import (
     ConsentChoice,
@@ -30,4 +31,5 @@ __all__ = [
     "consent_states_for",
     "suppressed_hashes",
     "suppression_add",
+    "suppression_is_empty",
 ]

@@ -24,6 +24,11 @@ def purpose_by_category(categories: Iterable[str]) -> dict[str, Purpose]:
     return found
 
 
+def suppression_is_empty() -> bool:
+    """True when nothing is suppressed (one cheap query), so ingestion can skip hashing."""
+    return not Suppression.objects.exists()
+
+
 def suppressed_hashes(hashes: Iterable[str]) -> set[str]:
     """The subset of `hashes` on the suppression list (one query)."""
     wanted = list(set(hashes))

@@ -7,14 +7,22 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from functools import lru_cache
 
 from django.conf import settings
 
 
+@lru_cache(maxsize=4)
+def _keyed(key: str) -> hmac.HMAC:
+    """An HMAC primed with the key; copying it skips re-deriving the key pads per call."""
+    return hmac.new(key.encode(), digestmod=hashlib.sha256)
+
+
 def keyed_hash(value: str, *, domain: str) -> str:
     """Hex HMAC-SHA-256 of `domain:value` under CDP_HASH_KEY. `domain` separates uses."""
-    key = settings.CDP_HASH_KEY.encode()
-    return hmac.new(key, f"{domain}:{value}".encode(), hashlib.sha256).hexdigest()
+    mac = _keyed(settings.CDP_HASH_KEY).copy()
+    mac.update(f"{domain}:{value}".encode())
+    return mac.hexdigest()
 
 
 def identifier_hash(identifier_type: str, normalised_value: str) -> str:

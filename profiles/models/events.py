@@ -30,7 +30,11 @@ class Event(models.Model):
         DROPPED = "dropped"  # kept out of profiles by policy (e.g. no analytics consent)
 
     id = models.BigAutoField(primary_key=True)
-    source = models.ForeignKey("profiles.Source", on_delete=models.PROTECT, related_name="+")
+    # No single-column FK indexes: profiles_event_unique_message leads with source and
+    # profiles_event_timeline with profile, and every extra index slows ingestion.
+    source = models.ForeignKey(
+        "profiles.Source", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     message_id = models.CharField(max_length=128)
     type = models.CharField(max_length=10, choices=Type.choices)
     event = models.CharField(max_length=200, blank=True)
@@ -44,10 +48,20 @@ class Event(models.Model):
     error = models.CharField(max_length=300, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     profile = models.ForeignKey(
-        "profiles.Profile", null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+        "profiles.Profile",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="events",
+        db_index=False,
     )
     origin_profile = models.ForeignKey(
-        "profiles.Profile", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        "profiles.Profile",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
     )
 
     class Meta:

@@ -147,8 +147,8 @@ def _validate_all(
 def _drop_suppressed(
     valid: list[ValidMessage], default_region: str | None
 ) -> tuple[list[ValidMessage], int]:
-    """Drop messages carrying any suppressed identifier (one query for the whole batch)."""
-    if not valid:
+    """Drop messages carrying any suppressed identifier (at most two queries per batch)."""
+    if not valid or consent_public.suppression_is_empty():
         return valid, 0
     hashes_per_message = [
         [
