@@ -1,5 +1,6 @@
-import pytest
 from django.db import connection
+
+import pytest
 
 
 @pytest.mark.django_db

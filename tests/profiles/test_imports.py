@@ -2,8 +2,9 @@ import gzip
 import json
 from pathlib import Path
 
-import pytest
 from django.core.management import CommandError, call_command
+
+import pytest
 
 from profiles.models import Event, ImportRun, Order, Profile, QuarantinedRecord
 from profiles.services.imports import import_create, import_run_execute

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+
 from tqdm import tqdm
 
 from profiles.demo_data.generator import GeneratorConfig
