@@ -22,6 +22,11 @@ PROFILES_UNMERGED = "PROFILES_UNMERGED"  # survivor_id, restored_id, merge_id
 IMPORT_REQUESTED = "IMPORT_REQUESTED"  # import_run_id
 SEGMENT_MEMBERSHIP_CHANGED = "SEGMENT_MEMBERSHIP_CHANGED"  # segment_id, entered_ids, exited_ids
 CONSENT_CHANGED = "CONSENT_CHANGED"  # profile_ids
+CAMPAIGN_SENDS_DUE = "CAMPAIGN_SENDS_DUE"  # campaign_ids: outbox rows became due now
+DSR_EXECUTION_REQUESTED = "DSR_EXECUTION_REQUESTED"  # request_id: a privacy request to run
+SEGMENT_REFRESH_REQUESTED = "SEGMENT_REFRESH_REQUESTED"  # segment_id: (re)compute its members
+COMPUTED_TRAITS_REQUESTED = "COMPUTED_TRAITS_REQUESTED"  # trait_keys: custom traits to compute
+MODEL_RUN_REQUESTED = "MODEL_RUN_REQUESTED"  # model_run_id: a clustering/training run to execute
 
 TOPICS = (
     EVENTS_RECEIVED,
@@ -31,6 +36,11 @@ TOPICS = (
     IMPORT_REQUESTED,
     SEGMENT_MEMBERSHIP_CHANGED,
     CONSENT_CHANGED,
+    CAMPAIGN_SENDS_DUE,
+    DSR_EXECUTION_REQUESTED,
+    SEGMENT_REFRESH_REQUESTED,
+    COMPUTED_TRAITS_REQUESTED,
+    MODEL_RUN_REQUESTED,
 )
 
 
@@ -73,7 +83,14 @@ def publish_on_commit(topic: str, **payload: Any) -> None:
 
 
 def _enqueuer(task: Subscriber, payload: dict[str, Any]) -> Any:
+    # A short repr for logs and monitoring: Celery would otherwise build a full repr of every
+    # id list on the ingestion hot path.
+    short = {
+        key: f"<{len(value)} ids>" if isinstance(value, list) else value
+        for key, value in payload.items()
+    }
+
     def enqueue() -> None:
-        task.apply_async(kwargs=payload)
+        task.apply_async(kwargs=payload, kwargsrepr=repr(short))
 
     return enqueue

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import zlib
 from typing import Any
 
@@ -24,6 +23,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
+
+import orjson
 
 from profiles.models import Source
 from profiles.selectors import write_key_authenticate
@@ -59,8 +60,8 @@ class SizeLimitedJSONParser(BaseParser):
         if not body.strip():
             raise exceptions.ParseError("The body is empty; send a JSON object.")
         try:
-            return json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
             raise exceptions.ParseError(f"Malformed JSON: {exc}") from exc
 
 
@@ -225,9 +226,13 @@ class _TrackingApi(APIView):
     def _ingest(self, request: Request, messages: list[Any], body: dict[str, Any]) -> Response:
         source: Source = request.auth
         sent_at = body.get("sentAt") if isinstance(body.get("sentAt"), str) else None
+        batch_context = _object_or_none(body, "context") if self.type_hint is None else None
+        if request.META.get("HTTP_SEC_GPC", "").strip() == "1":
+            # Global Privacy Control: processing records it as an opt-out of sale/sharing.
+            batch_context = {**(batch_context or {}), "gpc": True}
         options = IngestOptions(
             type_hint=self.type_hint,
-            batch_context=_object_or_none(body, "context") if self.type_hint is None else None,
+            batch_context=batch_context,
             batch_integrations=(
                 _object_or_none(body, "integrations") if self.type_hint is None else None
             ),

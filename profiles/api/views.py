@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.utils import (
     OpenApiParameter,
     extend_schema,
@@ -63,7 +64,7 @@ def _lookup_value(kind: str, raw: str) -> str:
         if kind == "email":
             return normalise_email(raw) or ""
         if kind == "phone":
-            return normalise_phone(raw, default_region=None) or ""
+            return normalise_phone(raw, default_region=settings.CDP_DEFAULT_PHONE_REGION) or ""
     except NormalisationError as exc:
         raise InvalidInputError(f"{kind}: {exc}", details={"field": kind}) from exc
     return raw.strip()

@@ -7,12 +7,13 @@ check and the value stored.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+import orjson
 
 from .normalise import NormalisationError, normalise_email, normalise_phone
 
@@ -250,16 +251,16 @@ def _serialise(
     timestamp: datetime,
     max_bytes: int,
 ) -> ValidMessage | MessageError:
-    text = json.dumps(message, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    if "\\u0000" in text:
+    try:
+        encoded = orjson.dumps(message)
+    except (orjson.JSONEncodeError, TypeError):  # lone surrogates, integers over 64 bits
+        return _error(index, message_id, "invalid_encoding")
+    if b"\\u0000" in encoded:
         message = _strip_nul(message)
-        text = json.dumps(message, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        encoded = orjson.dumps(message)
         message_id, user_id = message_id.replace("\x00", ""), user_id.replace("\x00", "")
         anonymous_id = anonymous_id.replace("\x00", "")
-    try:
-        size = len(text) if len(text) * 4 <= max_bytes else len(text.encode("utf-8"))
-    except UnicodeEncodeError:
-        return _error(index, message_id, "invalid_encoding")
+    size = len(encoded)
     if size > max_bytes:
         return _error(index, message_id, "message_too_large")
     event = message.get("event") if kind == "track" else message.get("name")
@@ -273,7 +274,7 @@ def _serialise(
         anonymous_id=anonymous_id,
         timestamp=timestamp,
         payload=message,
-        payload_json=text,
+        payload_json=encoded.decode(),
     )
 
 
