@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Q, QuerySet
 
 from cdp.core.write_keys import write_key_matches, write_key_prefix
@@ -16,20 +17,30 @@ from profiles.compute.normalise import NormalisationError, normalise_email, norm
 
 from .models import Event, Identifier, Profile, ProfileMerge, ProfileTrait, Source, WriteKey
 
+_SOURCE_FIELDS = ("id", "name", "kind", "trust", "default_phone_region", "is_active")
+
 
 def write_key_authenticate(plain: str) -> Source | None:
-    """The active source owning an active key `plain`, or None (one indexed query)."""
+    """The active source owning an active key `plain`, or None.
+
+    Runs on every tracking request: one indexed query in plain SQL (the ORM's query building
+    cost more than the query itself), then a constant-time digest comparison.
+    """
     prefix = write_key_prefix(plain)
     if prefix is None:
         return None
-    key = (
-        WriteKey.objects.select_related("source")
-        .filter(prefix=prefix, revoked_at=None, source__is_active=True)
-        .first()
-    )
-    if key is None or not write_key_matches(plain, key.digest):
+    columns = ", ".join(f"s.{connection.ops.quote_name(name)}" for name in _SOURCE_FIELDS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT k.digest, {columns} FROM {WriteKey._meta.db_table} k "  # noqa: S608
+            f"JOIN {Source._meta.db_table} s ON s.id = k.source_id "
+            "WHERE k.prefix = %s AND k.revoked_at IS NULL AND s.is_active",
+            [prefix],
+        )
+        row = cursor.fetchone()
+    if row is None or not write_key_matches(plain, row[0]):
         return None
-    return key.source
+    return Source.from_db(connection.alias, list(_SOURCE_FIELDS), list(row[1:]))
 
 
 def source_get_by_name(name: str) -> Source | None:
