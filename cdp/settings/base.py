@@ -138,7 +138,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # Per-task success lines drown everything else at ingestion rates.
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "celery.app.trace": {"level": env.str("CELERY_TRACE_LOG_LEVEL", default="WARNING")},
+    },
 }
 
 # --- CDP ------------------------------------------------------------------------------------
@@ -180,3 +184,36 @@ CDP_ROBUST_ON_COMMIT = True
 from .celery import *  # noqa: E402, F403
 from .drf import *  # noqa: E402, F403
 from .security import *  # noqa: E402, F403
+
+# --- campaigns ------------------------------------------------------------------------------
+# Wall times (quiet hours, schedules) of people without a valid 'timezone' trait.
+CDP_CAMPAIGN_DEFAULT_TIMEZONE = env.str("CDP_CAMPAIGN_DEFAULT_TIMEZONE", default="UTC")
+# Outbox: rows claimed per batch, and how long a claim lasts before the sweeper recovers it
+# (longer than a batch can take: batch / threads × timeout).
+CDP_SEND_BATCH_SIZE = env.int("CDP_SEND_BATCH_SIZE", default=500)
+CDP_SEND_LEASE_SECONDS = env.int("CDP_SEND_LEASE_SECONDS", default=300)
+# One dispatch task stops claiming after this long; the next kick or sweep continues.
+CDP_SEND_TIME_BUDGET_SECONDS = env.int("CDP_SEND_TIME_BUDGET_SECONDS", default=50)
+# Webhooks: per-request timeout, parallel requests per worker, retries with backoff.
+CDP_WEBHOOK_TIMEOUT = env.float("CDP_WEBHOOK_TIMEOUT", default=5.0)
+CDP_WEBHOOK_THREADS = env.int("CDP_WEBHOOK_THREADS", default=16)
+CDP_WEBHOOK_MAX_ATTEMPTS = env.int("CDP_WEBHOOK_MAX_ATTEMPTS", default=6)
+CDP_WEBHOOK_BACKOFF_SECONDS = env.float("CDP_WEBHOOK_BACKOFF_SECONDS", default=30.0)
+CDP_WEBHOOK_BACKOFF_MAX_SECONDS = env.float("CDP_WEBHOOK_BACKOFF_MAX_SECONDS", default=3600.0)
+# Email: transient SMTP failures are retried like webhooks, up to this many attempts.
+CDP_EMAIL_MAX_ATTEMPTS = env.int("CDP_EMAIL_MAX_ATTEMPTS", default=4)
+# Campaign mail may use another backend than the site's (e.g. the file backend for a
+# worker whose mail a test inspects); empty: EMAIL_BACKEND.
+CDP_CAMPAIGN_EMAIL_BACKEND = env.str("CDP_CAMPAIGN_EMAIL_BACKEND", default="")
+CDP_CAMPAIGN_EMAIL_FILE_PATH = env.str("CDP_CAMPAIGN_EMAIL_FILE_PATH", default="")
+# Events older than this when processed do not fire triggers (e.g. a backfill of old carts).
+CDP_TRIGGER_MAX_AGE_SECONDS = env.int("CDP_TRIGGER_MAX_AGE_SECONDS", default=86_400)
+# Purposes a campaign may send under, and those a recipient manages on the preference page.
+CDP_CAMPAIGN_PURPOSES = {
+    "email_marketing": "Marketing emails",
+    "sms_marketing": "Text messages (SMS)",
+    "advertising": "Advertising and audience sharing",
+    "personalisation": "Personalised content and offers",
+    "service": "Service messages",
+}
+CDP_PREFERENCE_PURPOSES = ("email_marketing", "sms_marketing", "advertising", "personalisation")
