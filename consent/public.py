@@ -10,25 +10,46 @@ from consent.selectors import (
     suppressed_hashes,
     suppression_is_empty,
 )
-from consent.services import (
+from consent.services.enforcement import (
+    IngestionDecision,
+    consent_ingest_event,
+    enforcement_count_add,
+)
+from consent.services.ledger import (
     ConsentChoice,
     consent_profiles_merged,
     consent_profiles_unmerged,
     consent_record,
     consent_record_from_categories,
-    suppression_add,
 )
+from consent.services.providers import (
+    Rectification,
+    ResolvedSubject,
+    RetentionSpec,
+    privacy_providers_register,
+)
+from consent.services.pseudonyms import pseudonymise, pseudonymise_rows
+from consent.services.suppression import suppression_add
 
 __all__ = [
     "ConsentChoice",
+    "IngestionDecision",
+    "Rectification",
+    "ResolvedSubject",
+    "RetentionSpec",
     "consent_allows",
     "consent_granted_exists",
     "consent_history_qs",
+    "consent_ingest_event",
     "consent_profiles_merged",
     "consent_profiles_unmerged",
     "consent_record",
     "consent_record_from_categories",
     "consent_states_for",
+    "enforcement_count_add",
+    "privacy_providers_register",
+    "pseudonymise",
+    "pseudonymise_rows",
     "suppressed_hashes",
     "suppression_add",
     "suppression_is_empty",

@@ -1,8 +1,8 @@
-"""Consent services: record consent, rebuild derived state, follow merges, suppress identifiers."""
+"""Consent services: append to the consent ledger, keep the derived state, follow merges."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,9 +12,11 @@ from django.db.models import Max
 from django.utils import timezone
 
 from cdp.core import jobs
-
-from .models import ConsentEvent, ConsentState, Purpose, Suppression
-from .selectors import purpose_by_category
+from cdp.core.actor import Actor
+from cdp.core.audit import audit_record
+from cdp.core.errors import InvalidInputError
+from consent.models import ConsentEvent, ConsentState, ProcessingRestriction, Purpose
+from consent.selectors import purpose_by_category
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -33,25 +35,26 @@ def consent_record(
 ) -> list[ConsentEvent]:
     """Append ledger entries for `choices` and update the derived state.
 
-    A choice equal to the current state is not recorded again (idempotent replays).
-    Unknown purpose keys are ignored by the caller's mapping; here they raise Purpose.DoesNotExist.
+    The ledger is append-only: history is never rewritten. A choice equal to the current
+    state is not recorded again (idempotent replays); an older choice arriving late goes in the
+    ledger but does not win. Raises Purpose.DoesNotExist for an unknown purpose key.
     """
     recorded_at = recorded_at or timezone.now()
     entries: list[ConsentEvent] = []
     with transaction.atomic():
         for choice in choices:
             purpose = Purpose.objects.get(key=choice.purpose_key)
-            state = ConsentState.objects.filter(profile_id=profile_id, purpose=purpose).first()
+            state = (
+                ConsentState.objects.select_related("entry")
+                .filter(profile_id=profile_id, purpose=purpose)
+                .first()
+            )
             if state is not None and state.is_granted == choice.is_granted:
-                continue
-            if state is not None and state.entry.recorded_at > recorded_at:
-                # An older choice arriving late goes in the ledger but does not win.
-                entries.append(
-                    _ledger_append(profile_id, purpose, choice, source, recorded_at, evidence)
-                )
                 continue
             entry = _ledger_append(profile_id, purpose, choice, source, recorded_at, evidence)
             entries.append(entry)
+            if state is not None and state.entry.recorded_at > recorded_at:
+                continue
             ConsentState.objects.update_or_create(
                 profile_id=profile_id,
                 purpose=purpose,
@@ -80,7 +83,7 @@ def _ledger_append(
         purpose=purpose,
         is_granted=choice.is_granted,
         recorded_at=recorded_at,
-        source=source,
+        source=source[:100],
         evidence=dict(evidence or {}),
     )
 
@@ -107,6 +110,48 @@ def consent_record_from_categories(
         recorded_at=recorded_at,
         evidence=evidence,
     )
+
+
+def consent_change(
+    *,
+    profile_id: int,
+    purpose_keys: Sequence[str],
+    is_granted: bool,
+    source: str,
+    actor: Actor,
+    evidence: Mapping[str, Any] | None = None,
+    recorded_at: datetime | None = None,
+) -> list[ConsentEvent]:
+    """Grant or withdraw purposes for one person on behalf of `actor` (API, admin). Audited.
+
+    Withdrawing is the same single call as granting. Idempotent: a purpose already in the
+    asked state adds no entry. Raises InvalidInputError naming unknown or inactive purposes.
+    """
+    keys = list(dict.fromkeys(purpose_keys))
+    if not keys:
+        raise InvalidInputError("Name at least one purpose.")
+    known = set(Purpose.objects.filter(key__in=keys, is_active=True).values_list("key", flat=True))
+    unknown = [key for key in keys if key not in known]
+    if unknown:
+        raise InvalidInputError(
+            f"Unknown or inactive purpose(s): {', '.join(unknown)}.", details={"purposes": unknown}
+        )
+    with transaction.atomic():
+        entries = consent_record(
+            profile_id=profile_id,
+            choices=[ConsentChoice(purpose_key=key, is_granted=is_granted) for key in keys],
+            source=source,
+            recorded_at=recorded_at,
+            evidence=evidence,
+        )
+        audit_record(
+            actor=actor,
+            action="consent.consent.grant" if is_granted else "consent.consent.withdraw",
+            target_type="profiles.profile",
+            target_id=profile_id,
+            details={"purposes": keys, "entries": [entry.pk for entry in entries]},
+        )
+    return entries
 
 
 def consent_state_rebuild(*, profile_id: int) -> int:
@@ -140,8 +185,9 @@ def consent_state_rebuild(*, profile_id: int) -> int:
 
 
 def consent_profiles_merged(*, survivor_id: int, absorbed_id: int) -> None:
-    """Follow a merge: the absorbed person's ledger now speaks for the survivor."""
+    """Follow a merge: the absorbed person's ledger and restrictions now speak for the survivor."""
     ConsentEvent.objects.filter(profile_id=absorbed_id).update(profile_id=survivor_id)
+    ProcessingRestriction.objects.filter(profile_id=absorbed_id).update(profile_id=survivor_id)
     consent_state_rebuild(profile_id=absorbed_id)
     consent_state_rebuild(profile_id=survivor_id)
 
@@ -150,22 +196,12 @@ def consent_profiles_unmerged(
     *, survivor_id: int, restored_id: int, origin_ids: Iterable[int]
 ) -> None:
     """Undo a merge: entries recorded on `origin_ids` go back to the restored profile."""
-    ConsentEvent.objects.filter(
-        profile_id=survivor_id, origin_profile_id__in=list(origin_ids)
+    origins = list(origin_ids)
+    ConsentEvent.objects.filter(profile_id=survivor_id, origin_profile_id__in=origins).update(
+        profile_id=restored_id
+    )
+    ProcessingRestriction.objects.filter(
+        profile_id=survivor_id, origin_profile_id__in=origins
     ).update(profile_id=restored_id)
     consent_state_rebuild(profile_id=restored_id)
     consent_state_rebuild(profile_id=survivor_id)
-
-
-def suppression_add(
-    *, hashes: Iterable[tuple[str, str]], reason: str, request_id: int | None = None
-) -> int:
-    """Add (identifier_type, keyed hash) pairs to the suppression list. Idempotent."""
-    rows = [
-        Suppression(
-            value_hash=value_hash, identifier_type=kind, reason=reason, request_id=request_id
-        )
-        for kind, value_hash in hashes
-    ]
-    created = Suppression.objects.bulk_create(rows, ignore_conflicts=True)
-    return len(created)

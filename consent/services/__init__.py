@@ -1,0 +1,1 @@
+"""Consent services: the only code that changes consent and privacy state."""
