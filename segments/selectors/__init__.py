@@ -1,0 +1,1 @@
+"""Segments selectors: reads — the rule compiler, members and history, explain, catalogue."""

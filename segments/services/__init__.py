@@ -1,0 +1,1 @@
+"""Segments services: the only code that changes segment state."""
