@@ -1,0 +1,1 @@
+"""Segments services (ML): clustering runs, predictive models, lifetime value, scoring, drift."""
