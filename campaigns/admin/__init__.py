@@ -1,0 +1,5 @@
+"""Admin UI for campaigns (ModelAdmin browses; every write goes through a service)."""
+
+from . import editor, outbox
+
+__all__ = ["editor", "outbox"]

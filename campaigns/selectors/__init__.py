@@ -1,0 +1,1 @@
+"""Campaigns selectors: reads of campaigns, audiences, people facts, the outbox and results."""

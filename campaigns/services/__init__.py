@@ -1,0 +1,1 @@
+"""Campaigns services: the only code that changes campaign state (split by subdomain)."""

@@ -1,0 +1,124 @@
+"""Campaigns services: the email channel — Django's email backend (SMTP in production), one
+connection per batch, RFC 8058 one-click unsubscribe headers, and hand-over marks per small
+group so a worker's death never causes a second email (at-most-once)."""
+
+from __future__ import annotations
+
+import smtplib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
+from django.db.models import F
+from django.utils import timezone
+
+from campaigns.models import Send
+
+from .rendering import RenderedMessage
+
+
+@dataclass(frozen=True, kw_only=True)
+class EmailResult:
+    is_ok: bool
+    is_retryable: bool = False
+    error: str = ""
+
+
+def email_message(
+    *, rendered: RenderedMessage, to: str, delivery_id: str
+) -> EmailMultiAlternatives:
+    """The message with List-Unsubscribe (one-click URL) and List-Unsubscribe-Post headers,
+    and a Message-ID derived from the delivery id."""
+    sender = settings.DEFAULT_FROM_EMAIL
+    domain = sender.rsplit("@", 1)[-1].rstrip(">").strip() or "cdp.local"
+    message = EmailMultiAlternatives(
+        subject=rendered.subject,
+        body=rendered.text,
+        from_email=sender,
+        to=[to],
+        headers={
+            "List-Unsubscribe": f"<{rendered.unsubscribe_url}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "Message-ID": f"<{delivery_id}@{domain}>",
+            "X-CDP-Delivery": delivery_id,
+        },
+    )
+    if rendered.html:
+        message.attach_alternative(rendered.html, "text/html")
+    return message
+
+
+def email_connection() -> BaseEmailBackend:
+    """A connection of CDP_CAMPAIGN_EMAIL_BACKEND (default: EMAIL_BACKEND)."""
+    options: dict[str, Any] = {}
+    if settings.CDP_CAMPAIGN_EMAIL_FILE_PATH:
+        options["file_path"] = settings.CDP_CAMPAIGN_EMAIL_FILE_PATH
+    return get_connection(
+        backend=settings.CDP_CAMPAIGN_EMAIL_BACKEND or None, fail_silently=False, **options
+    )
+
+
+def _classify(exc: Exception) -> EmailResult:
+    if isinstance(exc, smtplib.SMTPRecipientsRefused | smtplib.SMTPSenderRefused):
+        return EmailResult(is_ok=False, error=type(exc).__name__)
+    code = getattr(exc, "smtp_code", None)
+    permanent = isinstance(code, int) and 500 <= code < 600
+    return EmailResult(is_ok=False, is_retryable=not permanent, error=type(exc).__name__)
+
+
+def emails_deliver(
+    items: Sequence[tuple[Send, EmailMultiAlternatives]],
+) -> list[EmailResult]:
+    """Hand the messages to the backend over one connection, CDP_EMAIL_GROUP_SIZE at a
+    time: the group's rows are marked `attempt_started_at` before the hand-over and the
+    accepted ones `sent` right after (two short commits per group).
+
+    A worker killed in between leaves rows the sweeper marks `outcome_unknown` instead of
+    resending them: never a duplicate, at most one group in doubt. Results in input order.
+    """
+    results: list[EmailResult] = []
+    group = max(1, settings.CDP_EMAIL_GROUP_SIZE)
+    connection = email_connection()
+    try:
+        connection.open()
+        for start in range(0, len(items), group):
+            results.extend(_deliver_group(connection, items[start : start + group]))
+    finally:
+        connection.close()
+    return results
+
+
+def _deliver_group(
+    connection: BaseEmailBackend, items: Sequence[tuple[Send, EmailMultiAlternatives]]
+) -> list[EmailResult]:
+    ids = [send.pk for send, _ in items]
+    Send.objects.filter(pk__in=ids, status=Send.Status.SENDING).update(
+        attempt_started_at=timezone.now()
+    )
+    results = [_hand_over(connection, send, message) for send, message in items]
+    now = timezone.now()
+    accepted = [send.pk for (send, _), result in zip(items, results, strict=True) if result.is_ok]
+    Send.objects.filter(pk__in=accepted, status=Send.Status.SENDING).update(
+        status=Send.Status.SENT,
+        sent_at=now,
+        finished_at=now,
+        lease_until=None,
+        attempts=F("attempts") + 1,
+        error="",
+    )
+    return results
+
+
+def _hand_over(
+    connection: BaseEmailBackend, send: Send, message: EmailMultiAlternatives
+) -> EmailResult:
+    try:
+        connection.send_messages([message])
+    except (smtplib.SMTPException, OSError) as exc:
+        Send.objects.filter(pk=send.pk).update(attempt_started_at=None)  # not handed over
+        connection.close()  # the next message opens a fresh connection
+        return _classify(exc)
+    return EmailResult(is_ok=True)
