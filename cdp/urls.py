@@ -16,6 +16,10 @@ urlpatterns = [
     path("v1/", include("profiles.api.tracking_urls")),
     path("api/", include("profiles.api.urls")),
     path("api/consent/", include("consent.api.urls")),
+    path("api/segments/", include("segments.api.urls")),
+    path("api/campaigns/", include("campaigns.api.urls")),
+    # Public recipient pages (unsubscribe, preferences): no login, signed tokens.
+    path("", include("campaigns.api.page_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

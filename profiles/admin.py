@@ -13,7 +13,10 @@ from django.utils.html import format_html
 from cdp.core.actor import actor_from
 from cdp.core.audit import audit_record
 from cdp.core.roles import VIEW_PII, has_capability
-from profiles import admin_views
+from profiles import (
+    admin_views,
+    identity_admin,  # noqa: F401 - registers the identity-resolution admins
+)
 from profiles.models import Identifier, ImportRun, Profile, QuarantinedRecord, Source, WriteKey
 from profiles.selectors import mask_identifier, mask_trait, profiles_search
 from profiles.services.quarantine import quarantine_discard, quarantine_replay

@@ -6,12 +6,28 @@ Reads return QuerySets, dataclasses or DataFrames; writes go through the service
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
 import pandas as pd
 
-from profiles.models import Event, Identifier, Order, Profile, ProfileTrait
+from profiles.compute.computed_traits import (
+    BATCH_TRAITS,
+    DERIVED_TRAITS,
+    STORED_TRAITS,
+    builtin_trait_types,
+)
+from profiles.models import (
+    CatalogueEntry,
+    ComputedTraits,
+    Event,
+    Identifier,
+    Order,
+    Profile,
+    ProfileTrait,
+)
+from profiles.models.computed import JsonNumber
 from profiles.selectors import (
     PII_TRAITS,
     mask_identifier,
@@ -19,6 +35,16 @@ from profiles.selectors import (
     profile_detail,
     profiles_active_qs,
     profiles_by_identifiers,
+)
+from profiles.services.catalogue import catalogue_rebuild
+from profiles.services.computed_traits import (
+    SCORE_FIELDS,
+    CustomTraitSpec,
+    computed_scores_write,
+    computed_traits_ensure_rows,
+    computed_traits_recompute_all,
+    computed_traits_refresh,
+    custom_traits_refresh,
 )
 
 ORDER_FRAME_COLUMNS = ("profile_id", "placed_at", "total", "status", "category", "items")
@@ -102,4 +128,78 @@ __all__ = [
     "profile_traits",
     "profiles_by_identifiers",
     "profiles_qs",
+]
+
+
+# --- computed traits and the catalogue (segments issue 4) ------------------------------------
+IDENTIFIER_TYPES = tuple(Identifier.Type.values)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Catalogue:
+    """Names seen in the data, for the rule builder's dropdowns and its validator."""
+
+    traits: dict[str, str]  # golden trait -> type
+    events: list[str]
+    properties: dict[str, dict[str, str]]  # event -> {property: type}
+
+
+def catalogue() -> Catalogue:
+    """The catalogue of names seen (one small query over the catalogue table)."""
+    traits: dict[str, str] = {}
+    events: list[str] = []
+    properties: dict[str, dict[str, str]] = {}
+    rows = CatalogueEntry.objects.order_by("kind", "event", "name").values_list(
+        "kind", "event", "name", "value_type"
+    )
+    for kind, event, name, value_type in rows:
+        if kind == CatalogueEntry.Kind.TRAIT:
+            traits[name] = value_type
+        elif kind == CatalogueEntry.Kind.EVENT:
+            events.append(name)
+        else:
+            properties.setdefault(event, {})[name] = value_type
+    return Catalogue(traits=traits, events=events, properties=properties)
+
+
+def computed_traits_qs() -> QuerySet[ComputedTraits]:
+    """Computed traits rows (one per profile that has been computed); `profile_id` joins."""
+    return ComputedTraits.objects.all()
+
+
+def computed_traits_of(profile_id: int) -> dict[str, object] | None:
+    """Every computed trait of one profile (built-in columns and custom ones), or None."""
+    row = ComputedTraits.objects.filter(profile_id=profile_id).values().first()
+    if row is None:
+        return None
+    row.pop("profile_id", None)
+    return row
+
+
+def computed_traits_erase(profile_ids: Iterable[int]) -> int:
+    """Delete the computed traits of these profiles (for erasure handlers). Returns rows."""
+    deleted, _ = ComputedTraits.objects.filter(profile_id__in=list(profile_ids)).delete()
+    return deleted
+
+
+__all__ += [
+    "BATCH_TRAITS",
+    "DERIVED_TRAITS",
+    "IDENTIFIER_TYPES",
+    "SCORE_FIELDS",
+    "STORED_TRAITS",
+    "Catalogue",
+    "CustomTraitSpec",
+    "JsonNumber",
+    "builtin_trait_types",
+    "catalogue",
+    "catalogue_rebuild",
+    "computed_scores_write",
+    "computed_traits_ensure_rows",
+    "computed_traits_erase",
+    "computed_traits_of",
+    "computed_traits_qs",
+    "computed_traits_recompute_all",
+    "computed_traits_refresh",
+    "custom_traits_refresh",
 ]

@@ -81,8 +81,12 @@ def identifier_owners(pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str],
     if not pairs:
         return {}
     values = {value for _, value in pairs}
+    types = {kind for kind, _ in pairs}
     wanted = set(pairs)
-    rows = Identifier.objects.filter(value__in=values).values_list("type", "value", "profile_id")
+    # type__in too, so the (type, value) unique index serves it (value alone scans the table).
+    rows = Identifier.objects.filter(type__in=types, value__in=values).values_list(
+        "type", "value", "profile_id"
+    )
     return {
         (kind, value): profile_id for kind, value, profile_id in rows if (kind, value) in wanted
     }

@@ -8,6 +8,8 @@ from celery import Task, shared_task
 
 from .services.imports import import_run_execute, imports_sweep
 from .services.processing import events_process, events_sweep
+from .services.resolution import resolution_run_execute
+from .services.resolution_runs import resolution_sweep
 
 
 def _backoff(retries: int) -> int:
@@ -42,3 +44,15 @@ def import_run_task(self: Task, import_run_id: int) -> str:
 def imports_sweep_task() -> int:
     """Beat: re-kick imports queued or running with a stale heartbeat."""
     return imports_sweep()
+
+
+@shared_task(bind=True, name="profiles.identities_resolve", max_retries=3)
+def identities_resolve_task(self: Task, run_id: int | None = None) -> str:
+    """Execute one queued resolution run (RESOLUTION_REQUESTED); without a run id (beat), sweep:
+    fail dead runs, re-kick lost ones and queue an incremental run. Idempotent."""
+    try:
+        if run_id is None:
+            return str(resolution_sweep())
+        return resolution_run_execute(run_id=run_id)
+    except (OperationalError, InterfaceError) as exc:
+        raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc

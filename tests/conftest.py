@@ -80,7 +80,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def pytest_collection_modifyitems(config, items) -> None:
     """Tests marked `redis` need a broker; without REDIS_URL they are reported as skipped with
-    the reason (they run in the PostgreSQL + Redis pass of .ci/run)."""
+    the reason (they run in the PostgreSQL + Redis pass of .ci/run). Tests marked `postgres`
+    are skipped the same way on SQLite."""
+    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        on_sqlite = "needs PostgreSQL: runs in the PostgreSQL pass of .ci/run"
+        for item in items:
+            if "postgres" in item.keywords:
+                item.add_marker(pytest.mark.skip(reason=on_sqlite))
     if REDIS_URL:
         return
     reason = "needs REDIS_URL: runs in the PostgreSQL + Redis pass of .ci/run"

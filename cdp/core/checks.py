@@ -12,10 +12,6 @@ from . import jobs
 _OPTIONAL_TOPICS = {
     jobs.PROFILES_UNMERGED: "campaigns and segments re-evaluate on PROFILES_CHANGED instead",
     jobs.PROFILES_MERGED: "segments and campaigns re-evaluate on PROFILES_CHANGED instead",
-    # Published for consumers that do not exist yet (real-time segments, campaign triggers).
-    jobs.PROFILES_CHANGED: "consumed once real-time segments land (issue 4)",
-    jobs.CONSENT_CHANGED: "consumed once campaigns check pending sends (issue 6)",
-    jobs.SEGMENT_MEMBERSHIP_CHANGED: "consumed once campaign triggers land (issue 6)",
 }
 
 

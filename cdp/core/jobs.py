@@ -27,6 +27,7 @@ DSR_EXECUTION_REQUESTED = "DSR_EXECUTION_REQUESTED"  # request_id: a privacy req
 SEGMENT_REFRESH_REQUESTED = "SEGMENT_REFRESH_REQUESTED"  # segment_id: (re)compute its members
 COMPUTED_TRAITS_REQUESTED = "COMPUTED_TRAITS_REQUESTED"  # trait_keys: custom traits to compute
 MODEL_RUN_REQUESTED = "MODEL_RUN_REQUESTED"  # model_run_id: a clustering/training run to execute
+RESOLUTION_REQUESTED = "RESOLUTION_REQUESTED"  # run_id: an identity-resolution run to execute
 
 TOPICS = (
     EVENTS_RECEIVED,
@@ -41,6 +42,7 @@ TOPICS = (
     SEGMENT_REFRESH_REQUESTED,
     COMPUTED_TRAITS_REQUESTED,
     MODEL_RUN_REQUESTED,
+    RESOLUTION_REQUESTED,
 )
 
 

@@ -178,6 +178,8 @@ CDP_INGEST_MAX_BATCH_MESSAGES = 2500
 # Events still pending this long after arrival are re-enqueued by the sweeper.
 CDP_PENDING_LEASE_SECONDS = env.int("CDP_PENDING_LEASE_SECONDS", default=120)
 CDP_PROCESS_BATCH_SIZE = env.int("CDP_PROCESS_BATCH_SIZE", default=500)
+# Events of a person without analytics consent: keep | strip | drop (a source may override).
+CDP_CONSENT_DEFAULT_POLICY = env.str("CDP_CONSENT_DEFAULT_POLICY", default="keep")
 # Enqueue failures after commit are logged, not raised: the sweepers re-kick the rows.
 CDP_ROBUST_ON_COMMIT = True
 
@@ -202,6 +204,9 @@ CDP_WEBHOOK_BACKOFF_SECONDS = env.float("CDP_WEBHOOK_BACKOFF_SECONDS", default=3
 CDP_WEBHOOK_BACKOFF_MAX_SECONDS = env.float("CDP_WEBHOOK_BACKOFF_MAX_SECONDS", default=3600.0)
 # Email: transient SMTP failures are retried like webhooks, up to this many attempts.
 CDP_EMAIL_MAX_ATTEMPTS = env.int("CDP_EMAIL_MAX_ATTEMPTS", default=4)
+# Emails handed to the mail server between two outbox commits: a worker dying in between
+# leaves at most this many emails "outcome unknown" (never resent).
+CDP_EMAIL_GROUP_SIZE = env.int("CDP_EMAIL_GROUP_SIZE", default=10)
 # Campaign mail may use another backend than the site's (e.g. the file backend for a
 # worker whose mail a test inspects); empty: EMAIL_BACKEND.
 CDP_CAMPAIGN_EMAIL_BACKEND = env.str("CDP_CAMPAIGN_EMAIL_BACKEND", default="")

@@ -279,11 +279,15 @@ def _serialise(
 
 
 def message_traits(payload: Mapping[str, Any]) -> dict[str, Any]:
-    """Traits a message carries: identify `traits`, then `context.traits` for the rest."""
-    context = payload.get("context") or {}
-    traits = dict(context.get("traits") or {}) if isinstance(context, dict) else {}
-    if payload.get("type") in ("identify", "group"):
-        traits.update(payload.get("traits") or {})
+    """Traits a message carries: identify `traits`, then `context.traits` for the rest.
+    Tolerates malformed messages (non-object parts are ignored): it also reads quarantined ones.
+    """
+    context = payload.get("context")
+    context_traits = context.get("traits") if isinstance(context, dict) else None
+    traits = dict(context_traits) if isinstance(context_traits, dict) else {}
+    own = payload.get("traits")
+    if payload.get("type") in ("identify", "group") and isinstance(own, dict):
+        traits.update(own)
     return traits
 
 

@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,259 +15,652 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Source',
+            name="Source",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('kind', models.CharField(choices=[('http', 'HTTP tracking API'), ('crm', 'CRM'), ('shop', 'Shop / orders'), ('file', 'Files'), ('system', 'CDP itself (e.g. DSR rectification)')], default='http', max_length=10)),
-                ('trust', models.PositiveSmallIntegerField(default=50)),
-                ('default_phone_region', models.CharField(blank=True, max_length=2)),
-                ('is_active', models.BooleanField(default=True)),
-                ('settings', models.JSONField(blank=True, default=dict)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("name", models.CharField(max_length=100, unique=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("http", "HTTP tracking API"),
+                            ("crm", "CRM"),
+                            ("shop", "Shop / orders"),
+                            ("file", "Files"),
+                            ("system", "CDP itself (e.g. DSR rectification)"),
+                        ],
+                        default="http",
+                        max_length=10,
+                    ),
+                ),
+                ("trust", models.PositiveSmallIntegerField(default=50)),
+                ("default_phone_region", models.CharField(blank=True, max_length=2)),
+                ("is_active", models.BooleanField(default=True)),
+                ("settings", models.JSONField(blank=True, default=dict)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='ImportRun',
+            name="ImportRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('kind', models.CharField(choices=[('crm', 'CRM records'), ('orders', 'Orders'), ('events', 'Events (Segment-spec NDJSON or CSV)')], max_length=10)),
-                ('file', models.FileField(max_length=300, upload_to='imports/')),
-                ('file_name', models.CharField(max_length=255)),
-                ('file_format', models.CharField(default='csv', max_length=10)),
-                ('mapping', models.JSONField(blank=True, default=dict)),
-                ('state', models.CharField(choices=[('mapping', 'Waiting for column mapping'), ('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed')], default='queued', max_length=10)),
-                ('bytes_total', models.PositiveBigIntegerField(default=0)),
-                ('bytes_read', models.PositiveBigIntegerField(default=0)),
-                ('rows_read', models.PositiveBigIntegerField(default=0)),
-                ('rows_stored', models.PositiveBigIntegerField(default=0)),
-                ('rows_quarantined', models.PositiveBigIntegerField(default=0)),
-                ('rows_duplicate', models.PositiveBigIntegerField(default=0)),
-                ('rows_suppressed', models.PositiveBigIntegerField(default=0)),
-                ('error', models.TextField(blank=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('heartbeat_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('source', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='profiles.source')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("crm", "CRM records"),
+                            ("orders", "Orders"),
+                            ("events", "Events (Segment-spec NDJSON or CSV)"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("file", models.FileField(max_length=300, upload_to="imports/")),
+                ("file_name", models.CharField(max_length=255)),
+                ("file_format", models.CharField(default="csv", max_length=10)),
+                ("mapping", models.JSONField(blank=True, default=dict)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("mapping", "Waiting for column mapping"),
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=10,
+                    ),
+                ),
+                ("bytes_total", models.PositiveBigIntegerField(default=0)),
+                ("bytes_read", models.PositiveBigIntegerField(default=0)),
+                ("rows_read", models.PositiveBigIntegerField(default=0)),
+                ("rows_stored", models.PositiveBigIntegerField(default=0)),
+                ("rows_quarantined", models.PositiveBigIntegerField(default=0)),
+                ("rows_duplicate", models.PositiveBigIntegerField(default=0)),
+                ("rows_suppressed", models.PositiveBigIntegerField(default=0)),
+                ("error", models.TextField(blank=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("heartbeat_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "source",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="profiles.source",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Profile',
+            name="Profile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('traits', models.JSONField(blank=True, default=dict)),
-                ('last_seen_at', models.DateTimeField(blank=True, null=True)),
-                ('merged_into', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='absorbed', to='profiles.profile')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("traits", models.JSONField(blank=True, default=dict)),
+                ("last_seen_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "merged_into",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="absorbed",
+                        to="profiles.profile",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-pk'],
+                "ordering": ["-pk"],
             },
         ),
         migrations.CreateModel(
-            name='Event',
+            name="Event",
             fields=[
-                ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('message_id', models.CharField(max_length=128)),
-                ('type', models.CharField(choices=[('identify', 'Identify'), ('track', 'Track'), ('page', 'Page'), ('screen', 'Screen'), ('group', 'Group'), ('alias', 'Alias')], max_length=10)),
-                ('event', models.CharField(blank=True, max_length=200)),
-                ('user_id', models.CharField(blank=True, max_length=255)),
-                ('anonymous_id', models.CharField(blank=True, max_length=255)),
-                ('timestamp', models.DateTimeField()),
-                ('received_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('payload', models.JSONField(default=dict)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('processed', 'Processed'), ('failed', 'Failed'), ('dropped', 'Dropped')], default='pending', max_length=10)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('error', models.CharField(blank=True, max_length=300)),
-                ('processed_at', models.DateTimeField(blank=True, null=True)),
-                ('origin_profile', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='profiles.profile')),
-                ('profile', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='events', to='profiles.profile')),
-                ('source', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='profiles.source')),
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("message_id", models.CharField(max_length=128)),
+                (
+                    "type",
+                    models.CharField(
+                        choices=[
+                            ("identify", "Identify"),
+                            ("track", "Track"),
+                            ("page", "Page"),
+                            ("screen", "Screen"),
+                            ("group", "Group"),
+                            ("alias", "Alias"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("event", models.CharField(blank=True, max_length=200)),
+                ("user_id", models.CharField(blank=True, max_length=255)),
+                ("anonymous_id", models.CharField(blank=True, max_length=255)),
+                ("timestamp", models.DateTimeField()),
+                ("received_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("payload", models.JSONField(default=dict)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("processed", "Processed"),
+                            ("failed", "Failed"),
+                            ("dropped", "Dropped"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("error", models.CharField(blank=True, max_length=300)),
+                ("processed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "origin_profile",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="profiles.profile",
+                    ),
+                ),
+                (
+                    "profile",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="profiles.profile",
+                    ),
+                ),
+                (
+                    "source",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="profiles.source",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ProfileMerge',
+            name="ProfileMerge",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reason', models.CharField(choices=[('shared_identifier', 'Shared identifier'), ('match_score', 'Match score'), ('manual', 'Manual')], max_length=20)),
-                ('details', models.JSONField(blank=True, default=dict)),
-                ('snapshot', models.JSONField(blank=True, default=dict)),
-                ('actor_label', models.CharField(default='system', max_length=150)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('undone_at', models.DateTimeField(blank=True, null=True)),
-                ('undone_by_label', models.CharField(blank=True, max_length=150)),
-                ('absorbed', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='merges_lost', to='profiles.profile')),
-                ('actor_user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('survivor', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='merges_won', to='profiles.profile')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "reason",
+                    models.CharField(
+                        choices=[
+                            ("shared_identifier", "Shared identifier"),
+                            ("match_score", "Match score"),
+                            ("manual", "Manual"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("details", models.JSONField(blank=True, default=dict)),
+                ("snapshot", models.JSONField(blank=True, default=dict)),
+                ("actor_label", models.CharField(default="system", max_length=150)),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False),
+                ),
+                ("undone_at", models.DateTimeField(blank=True, null=True)),
+                ("undone_by_label", models.CharField(blank=True, max_length=150)),
+                (
+                    "absorbed",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="merges_lost",
+                        to="profiles.profile",
+                    ),
+                ),
+                (
+                    "actor_user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "survivor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="merges_won",
+                        to="profiles.profile",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-pk'],
+                "ordering": ["-created_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='QuarantinedRecord',
+            name="QuarantinedRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('origin', models.CharField(choices=[('api', 'Api'), ('file', 'File'), ('pipeline', 'Pipeline')], max_length=10)),
-                ('position', models.PositiveIntegerField(default=0)),
-                ('message_id', models.CharField(blank=True, max_length=128)),
-                ('reason', models.CharField(db_index=True, max_length=50)),
-                ('detail', models.CharField(blank=True, max_length=500)),
-                ('payload', models.JSONField(default=dict)),
-                ('status', models.CharField(choices=[('open', 'Open'), ('replayed', 'Replayed'), ('discarded', 'Discarded')], default='open', max_length=10)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('resolved_at', models.DateTimeField(blank=True, null=True)),
-                ('resolved_by_label', models.CharField(blank=True, max_length=150)),
-                ('import_run', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='quarantined', to='profiles.importrun')),
-                ('source', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='profiles.source')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "origin",
+                    models.CharField(
+                        choices=[("api", "Api"), ("file", "File"), ("pipeline", "Pipeline")],
+                        max_length=10,
+                    ),
+                ),
+                ("position", models.PositiveIntegerField(default=0)),
+                ("message_id", models.CharField(blank=True, max_length=128)),
+                ("reason", models.CharField(db_index=True, max_length=50)),
+                ("detail", models.CharField(blank=True, max_length=500)),
+                ("payload", models.JSONField(default=dict)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("open", "Open"),
+                            ("replayed", "Replayed"),
+                            ("discarded", "Discarded"),
+                        ],
+                        default="open",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False),
+                ),
+                ("resolved_at", models.DateTimeField(blank=True, null=True)),
+                ("resolved_by_label", models.CharField(blank=True, max_length=150)),
+                (
+                    "import_run",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="quarantined",
+                        to="profiles.importrun",
+                    ),
+                ),
+                (
+                    "source",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="profiles.source",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-pk'],
+                "ordering": ["-created_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='Order',
+            name="Order",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('order_id', models.CharField(max_length=100, unique=True)),
-                ('placed_at', models.DateTimeField()),
-                ('status', models.CharField(choices=[('completed', 'Completed'), ('cancelled', 'Cancelled'), ('refunded', 'Refunded')], default='completed', max_length=10)),
-                ('currency', models.CharField(max_length=3)),
-                ('total', models.DecimalField(decimal_places=2, max_digits=14)),
-                ('total_base', models.DecimalField(decimal_places=2, max_digits=14)),
-                ('items', models.PositiveIntegerField(default=0)),
-                ('category', models.CharField(blank=True, max_length=100)),
-                ('event', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='profiles.event')),
-                ('origin_profile', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='profiles.profile')),
-                ('profile', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='orders', to='profiles.profile')),
-                ('source', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='profiles.source')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("order_id", models.CharField(max_length=100, unique=True)),
+                ("placed_at", models.DateTimeField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("completed", "Completed"),
+                            ("cancelled", "Cancelled"),
+                            ("refunded", "Refunded"),
+                        ],
+                        default="completed",
+                        max_length=10,
+                    ),
+                ),
+                ("currency", models.CharField(max_length=3)),
+                ("total", models.DecimalField(decimal_places=2, max_digits=14)),
+                ("total_base", models.DecimalField(decimal_places=2, max_digits=14)),
+                ("items", models.PositiveIntegerField(default=0)),
+                ("category", models.CharField(blank=True, max_length=100)),
+                (
+                    "event",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="profiles.event",
+                    ),
+                ),
+                (
+                    "origin_profile",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="profiles.profile",
+                    ),
+                ),
+                (
+                    "profile",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="orders",
+                        to="profiles.profile",
+                    ),
+                ),
+                (
+                    "source",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="profiles.source",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-placed_at'],
+                "ordering": ["-placed_at"],
             },
         ),
         migrations.CreateModel(
-            name='Identifier',
+            name="Identifier",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('type', models.CharField(choices=[('user_id', 'User id'), ('anonymous_id', 'Anonymous id'), ('email', 'Email'), ('phone', 'Phone'), ('loyalty_id', 'Loyalty id'), ('crm_id', 'CRM id')], max_length=20)),
-                ('value', models.CharField(max_length=320)),
-                ('value_hash', models.CharField(db_index=True, max_length=64)),
-                ('is_verified', models.BooleanField(default=False)),
-                ('first_seen_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('origin_profile', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='profiles.profile')),
-                ('profile', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='identifiers', to='profiles.profile')),
-                ('source', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='profiles.source')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "type",
+                    models.CharField(
+                        choices=[
+                            ("user_id", "User id"),
+                            ("anonymous_id", "Anonymous id"),
+                            ("email", "Email"),
+                            ("phone", "Phone"),
+                            ("loyalty_id", "Loyalty id"),
+                            ("crm_id", "CRM id"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("value", models.CharField(max_length=320)),
+                ("value_hash", models.CharField(db_index=True, max_length=64)),
+                ("is_verified", models.BooleanField(default=False)),
+                ("first_seen_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "origin_profile",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="profiles.profile",
+                    ),
+                ),
+                (
+                    "profile",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="identifiers",
+                        to="profiles.profile",
+                    ),
+                ),
+                (
+                    "source",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="profiles.source",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['type', 'value'],
+                "ordering": ["type", "value"],
             },
         ),
         migrations.CreateModel(
-            name='TraitValue',
+            name="TraitValue",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('value', models.JSONField()),
-                ('observed_at', models.DateTimeField()),
-                ('record_ref', models.CharField(blank=True, max_length=128)),
-                ('seen_count', models.PositiveIntegerField(default=1)),
-                ('event', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='profiles.event')),
-                ('origin_profile', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='profiles.profile')),
-                ('profile', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='profiles.profile')),
-                ('source', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='profiles.source')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100)),
+                ("value", models.JSONField()),
+                ("observed_at", models.DateTimeField()),
+                ("record_ref", models.CharField(blank=True, max_length=128)),
+                ("seen_count", models.PositiveIntegerField(default=1)),
+                (
+                    "event",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="profiles.event",
+                    ),
+                ),
+                (
+                    "origin_profile",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="profiles.profile",
+                    ),
+                ),
+                (
+                    "profile",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="profiles.profile",
+                    ),
+                ),
+                (
+                    "source",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="profiles.source",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ProfileTrait',
+            name="ProfileTrait",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('value', models.JSONField()),
-                ('rule', models.CharField(max_length=40)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('profile', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='golden_traits', to='profiles.profile')),
-                ('chosen', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='profiles.traitvalue')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100)),
+                ("value", models.JSONField()),
+                ("rule", models.CharField(max_length=40)),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "profile",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="golden_traits",
+                        to="profiles.profile",
+                    ),
+                ),
+                (
+                    "chosen",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="profiles.traitvalue",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='WriteKey',
+            name="WriteKey",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('prefix', models.CharField(max_length=8, unique=True)),
-                ('digest', models.CharField(max_length=64)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('source', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='write_keys', to='profiles.source')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("prefix", models.CharField(max_length=8, unique=True)),
+                ("digest", models.CharField(max_length=64)),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False),
+                ),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "source",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="write_keys",
+                        to="profiles.source",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.AddIndex(
-            model_name='profile',
-            index=models.Index(fields=['merged_into'], name='profiles_profile_merged_into'),
+            model_name="profile",
+            index=models.Index(fields=["merged_into"], name="profiles_profile_merged_into"),
         ),
         migrations.AddConstraint(
-            model_name='profilemerge',
-            constraint=models.UniqueConstraint(condition=models.Q(('undone_at__isnull', True)), fields=('absorbed',), name='profiles_profilemerge_one_active_per_absorbed'),
+            model_name="profilemerge",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("undone_at__isnull", True)),
+                fields=("absorbed",),
+                name="profiles_profilemerge_one_active_per_absorbed",
+            ),
         ),
         migrations.AddIndex(
-            model_name='quarantinedrecord',
-            index=models.Index(fields=['status', 'source'], name='profiles_quarantine_open'),
+            model_name="quarantinedrecord",
+            index=models.Index(fields=["status", "source"], name="profiles_quarantine_open"),
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['profile', 'placed_at'], name='profiles_order_profile'),
+            model_name="order",
+            index=models.Index(fields=["profile", "placed_at"], name="profiles_order_profile"),
         ),
         migrations.AddIndex(
-            model_name='identifier',
-            index=models.Index(fields=['profile', 'type'], name='profiles_identifier_profile'),
+            model_name="identifier",
+            index=models.Index(fields=["profile", "type"], name="profiles_identifier_profile"),
         ),
         migrations.AddConstraint(
-            model_name='identifier',
-            constraint=models.UniqueConstraint(fields=('type', 'value'), name='profiles_identifier_unique'),
+            model_name="identifier",
+            constraint=models.UniqueConstraint(
+                fields=("type", "value"), name="profiles_identifier_unique"
+            ),
         ),
         migrations.AddIndex(
-            model_name='event',
-            index=models.Index(fields=['profile', 'timestamp'], name='profiles_event_timeline'),
+            model_name="event",
+            index=models.Index(fields=["profile", "timestamp"], name="profiles_event_timeline"),
         ),
         migrations.AddIndex(
-            model_name='event',
-            index=models.Index(fields=['event', 'timestamp'], name='profiles_event_name_time'),
+            model_name="event",
+            index=models.Index(fields=["event", "timestamp"], name="profiles_event_name_time"),
         ),
         migrations.AddIndex(
-            model_name='event',
-            index=models.Index(condition=models.Q(('status', 'pending')), fields=['received_at'], name='profiles_event_pending'),
+            model_name="event",
+            index=models.Index(
+                condition=models.Q(("status", "pending")),
+                fields=["received_at"],
+                name="profiles_event_pending",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='event',
-            constraint=models.UniqueConstraint(fields=('source', 'message_id'), name='profiles_event_unique_message'),
+            model_name="event",
+            constraint=models.UniqueConstraint(
+                fields=("source", "message_id"), name="profiles_event_unique_message"
+            ),
         ),
         migrations.AddIndex(
-            model_name='traitvalue',
-            index=models.Index(fields=['profile', 'name'], name='profiles_traitvalue_profile'),
+            model_name="traitvalue",
+            index=models.Index(fields=["profile", "name"], name="profiles_traitvalue_profile"),
         ),
         migrations.AddConstraint(
-            model_name='traitvalue',
-            constraint=models.UniqueConstraint(fields=('origin_profile', 'source', 'name'), name='profiles_traitvalue_unique'),
+            model_name="traitvalue",
+            constraint=models.UniqueConstraint(
+                fields=("origin_profile", "source", "name"), name="profiles_traitvalue_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='profiletrait',
-            constraint=models.UniqueConstraint(fields=('profile', 'name'), name='profiles_trait_one_per_name'),
+            model_name="profiletrait",
+            constraint=models.UniqueConstraint(
+                fields=("profile", "name"), name="profiles_trait_one_per_name"
+            ),
         ),
     ]

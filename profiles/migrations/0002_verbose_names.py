@@ -4,18 +4,17 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('profiles', '0001_initial'),
+        ("profiles", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='importrun',
-            options={'ordering': ['-created_at'], 'verbose_name': 'file import'},
+            name="importrun",
+            options={"ordering": ["-created_at"], "verbose_name": "file import"},
         ),
         migrations.AlterModelOptions(
-            name='quarantinedrecord',
-            options={'ordering': ['-created_at', '-pk'], 'verbose_name': 'quarantined record'},
+            name="quarantinedrecord",
+            options={"ordering": ["-created_at", "-pk"], "verbose_name": "quarantined record"},
         ),
     ]

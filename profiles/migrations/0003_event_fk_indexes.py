@@ -5,25 +5,43 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('profiles', '0002_verbose_names'),
+        ("profiles", "0002_verbose_names"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='event',
-            name='origin_profile',
-            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='profiles.profile'),
+            model_name="event",
+            name="origin_profile",
+            field=models.ForeignKey(
+                blank=True,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="profiles.profile",
+            ),
         ),
         migrations.AlterField(
-            model_name='event',
-            name='profile',
-            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='events', to='profiles.profile'),
+            model_name="event",
+            name="profile",
+            field=models.ForeignKey(
+                blank=True,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="events",
+                to="profiles.profile",
+            ),
         ),
         migrations.AlterField(
-            model_name='event',
-            name='source',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='profiles.source'),
+            model_name="event",
+            name="source",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="profiles.source",
+            ),
         ),
     ]

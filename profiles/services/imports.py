@@ -27,6 +27,7 @@ from cdp.core import jobs
 from cdp.core.actor import Actor
 from cdp.core.audit import audit_record
 from cdp.core.errors import InvalidInputError, NotFoundError
+from consent import public as consent_public
 from profiles.compute.records import (
     CANONICAL_COLUMNS,
     KIND_CRM,
@@ -42,7 +43,7 @@ from profiles.compute.records import (
 )
 from profiles.models import ImportRun, QuarantinedRecord, Source
 
-from .ingest import IngestOptions, events_ingest
+from .ingest import IngestOptions, events_ingest, suppressed_flags
 
 logger = logging.getLogger(__name__)
 
@@ -329,6 +330,7 @@ def _ingest_chunk(run: ImportRun, rows: list[Any], offset: int, context: RowCont
             messages.append(converted)
             positions.append(position)
     with transaction.atomic():
+        rejections, suppressed = _drop_suppressed_rows(run, rejections, context)
         _quarantine_rows(run, rejections)
         result = events_ingest(
             source_id=run.source_id,
@@ -345,7 +347,7 @@ def _ingest_chunk(run: ImportRun, rows: list[Any], offset: int, context: RowCont
         run.rows_read += len(rows)
         run.rows_stored += result.accepted
         run.rows_duplicate += result.duplicates
-        run.rows_suppressed += result.suppressed
+        run.rows_suppressed += result.suppressed + suppressed
         run.rows_quarantined += len(rejections) + len(result.errors)
         run.bytes_read = offset
         run.heartbeat_at = timezone.now()
@@ -379,6 +381,37 @@ def _convert(
     if run.kind == KIND_CRM:
         return crm_row_to_message(mapped, position=position, context=context)
     return order_row_to_message(mapped, position=position, context=context)
+
+
+def _drop_suppressed_rows(
+    run: ImportRun,
+    rejections: list[tuple[int, Any, RowRejection | _BadLine]],
+    context: RowContext,
+) -> tuple[list[tuple[int, Any, RowRejection | _BadLine]], int]:
+    """Rejected rows of a suppressed person are dropped, not quarantined: an erased person's
+    data must not come back through the quarantine either."""
+    if not rejections or consent_public.suppression_is_empty():
+        return rejections, 0
+    as_messages = [
+        _row_identity(apply_mapping(row, run.mapping)) if isinstance(row, dict) else None
+        for _, row, _ in rejections
+    ]
+    flags = suppressed_flags(as_messages, default_region=context.default_region)
+    kept = [rejection for rejection, flag in zip(rejections, flags, strict=True) if not flag]
+    return kept, len(rejections) - len(kept)
+
+
+def _row_identity(row: dict[str, Any]) -> dict[str, Any]:
+    """A file row's identifiers in message shape (what message_identifiers reads)."""
+    if "type" in row or "userId" in row or "anonymousId" in row:
+        return row  # an NDJSON event line is a message already
+    traits = {key: row.get(key) for key in ("email", "phone", "crm_id", "loyalty_id")}
+    return {
+        "type": "identify",
+        "userId": row.get("user_id"),
+        "anonymousId": row.get("anonymous_id"),
+        "traits": traits,
+    }
 
 
 def _quarantine_rows(

@@ -27,6 +27,8 @@ from profiles.compute.messages import (
 )
 from profiles.models import Event, QuarantinedRecord
 
+from .tracking_plans import tracking_plan_screen, tracking_violations_record
+
 logger = logging.getLogger(__name__)
 
 _INSERT_COLUMNS = (
@@ -94,10 +96,13 @@ def events_ingest(
     received_at = received_at or timezone.now()
     batch_sent_at = parse_timestamp(options.sent_at) if options.sent_at else None
     valid, errors = _validate_all(messages, options, received_at, batch_sent_at)
-    valid, suppressed = _drop_suppressed(valid, options.default_region)
+    valid, errors, suppressed = _drop_suppressed(valid, errors, messages, options)
+    screening = tracking_plan_screen(source_id=source_id, messages=valid)
+    valid, quarantined = screening.kept, errors + screening.quarantined
     with transaction.atomic():
-        if errors:
-            _quarantine(source_id, messages, errors, options)
+        if quarantined:
+            _quarantine(source_id, messages, quarantined, options)
+        tracking_violations_record(source_id=source_id, screening=screening)
         inserted = _insert_events(source_id, valid, received_at)
         event_ids = [event_id for event_id, _ in inserted]
         for start in range(0, len(event_ids), _ENQUEUE_CHUNK):
@@ -110,7 +115,7 @@ def events_ingest(
         duplicates=len(valid) - len(inserted),
         suppressed=suppressed,
         assigned_message_ids=sum(1 for message in valid if message.message_id_assigned),
-        errors=errors,
+        errors=sorted(errors + screening.errors, key=lambda error: error.index),
         event_ids=event_ids,
     )
 
@@ -145,27 +150,40 @@ def _validate_all(
 
 
 def _drop_suppressed(
-    valid: list[ValidMessage], default_region: str | None
-) -> tuple[list[ValidMessage], int]:
-    """Drop messages carrying any suppressed identifier (at most two queries per batch)."""
-    if not valid or consent_public.suppression_is_empty():
-        return valid, 0
-    hashes_per_message = [
+    valid: list[ValidMessage],
+    errors: list[MessageError],
+    messages: Sequence[Any],
+    options: IngestOptions,
+) -> tuple[list[ValidMessage], list[MessageError], int]:
+    """Drop messages carrying any suppressed identifier — valid ones and invalid ones alike, so
+    an erased person's data is not kept in quarantine either. At most two queries per batch."""
+    if not (valid or errors) or consent_public.suppression_is_empty():
+        return valid, errors, 0
+    raw = [messages[error.index - options.position_offset] for error in errors]
+    flags = suppressed_flags(
+        [message.payload for message in valid] + raw, default_region=options.default_region
+    )
+    kept = [message for message, flag in zip(valid, flags, strict=False) if not flag]
+    kept_errors = [
+        error for error, flag in zip(errors, flags[len(valid) :], strict=True) if not flag
+    ]
+    return kept, kept_errors, sum(flags)
+
+
+def suppressed_flags(payloads: Sequence[Any], *, default_region: str | None) -> list[bool]:
+    """For each payload (a message or a file row as a mapping), whether it names a suppressed
+    person. Non-mappings are never suppressed. One query for all of them."""
+    hashes_per_payload = [
         [
             identifier_hash(kind, value)
-            for kind, value in message_identifiers(message.payload, default_region=default_region)
+            for kind, value in message_identifiers(payload, default_region=default_region)
         ]
-        for message in valid
+        if isinstance(payload, Mapping)
+        else []
+        for payload in payloads
     ]
-    suppressed = consent_public.suppressed_hashes(h for hs in hashes_per_message for h in hs)
-    if not suppressed:
-        return valid, 0
-    kept = [
-        message
-        for message, hashes in zip(valid, hashes_per_message, strict=True)
-        if suppressed.isdisjoint(hashes)
-    ]
-    return kept, len(valid) - len(kept)
+    suppressed = consent_public.suppressed_hashes(h for hs in hashes_per_payload for h in hs)
+    return [not suppressed.isdisjoint(hashes) for hashes in hashes_per_payload]
 
 
 def _quarantine(

@@ -22,8 +22,10 @@ from profiles.compute.normalise import NormalisationError, normalise_field
 from profiles.models import Event, Profile, Source
 from profiles.selectors import events_pending_ids, identifier_owners
 
+from .computed_traits import computed_traits_after_batch
 from .identity import profile_resolve
 from .orders import ORDER_EVENTS, order_record_from_event
+from .resolution_runs import resolution_arrivals_enqueue
 from .traits import golden_traits_recompute, trait_values_observe
 
 logger = logging.getLogger(__name__)
@@ -51,7 +53,9 @@ def events_process(*, event_ids: Sequence[int]) -> ProcessOutcome:
     touched: set[int] = set()
     with transaction.atomic():
         events = list(
-            Event.objects.select_for_update(skip_locked=True)
+            # of=("self",): lock the events only. Locking the joined source row too made a
+            # concurrent batch of the same source skip its own events until the sweeper.
+            Event.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(pk__in=list(event_ids), status=Event.Status.PENDING)
             .select_related("source")
             .order_by("timestamp", "pk")
@@ -68,6 +72,8 @@ def events_process(*, event_ids: Sequence[int]) -> ProcessOutcome:
             touched.add(profile_id)
             processed += 1
         if touched:
+            computed_traits_after_batch(profile_ids=sorted(touched), events=events)
+            resolution_arrivals_enqueue(profile_ids=sorted(touched))  # match on arrival
             jobs.publish_on_commit(
                 jobs.PROFILES_CHANGED,
                 profile_ids=sorted(touched),
@@ -100,6 +106,18 @@ def _process_one(event: Event) -> int:
         identifiers.append((_previous_id_type(previous), previous))
     resolution = profile_resolve(identifiers=identifiers, source=source, seen_at=event.timestamp)
     profile_id = resolution.profile_id
+    _record_consent(event, profile_id)
+    decision = consent_public.consent_ingest_event(
+        profile_id=profile_id,
+        payload=event.payload,
+        event_id=event.pk,
+        message_id=event.message_id,
+        source_id=source.pk,
+        source_settings=source.settings,
+        recorded_at=event.timestamp,
+    )
+    if decision.action != "keep":
+        return _keep_out(event, decision, profile_id)
     traits = _normalised_traits(message_traits(event.payload), region)
     if traits:
         changed = trait_values_observe(
@@ -114,7 +132,6 @@ def _process_one(event: Event) -> int:
             golden_traits_recompute(profile_id=profile_id, names=changed)
     if event.type == Event.Type.TRACK and event.event in ORDER_EVENTS:
         order_record_from_event(event=event, profile_id=profile_id)
-    _record_consent(event, profile_id)
     now = timezone.now()
     Event.objects.filter(pk=event.pk).update(
         status=Event.Status.PROCESSED,
@@ -128,6 +145,27 @@ def _process_one(event: Event) -> int:
     )
     Profile.objects.filter(pk=profile_id, last_seen_at__isnull=True).update(
         last_seen_at=event.timestamp
+    )
+    return profile_id
+
+
+def _keep_out(event: Event, decision: consent_public.IngestionDecision, profile_id: int) -> int:
+    """Consent policy said strip (keep an anonymous form) or drop (keep a tombstone for dedup):
+    the row no longer names or points at the person, and feeds no trait or order."""
+    event.payload = decision.payload
+    event.status = Event.Status.PROCESSED if decision.action == "strip" else Event.Status.DROPPED
+    event.profile_id = event.origin_profile_id = None
+    event.user_id = event.anonymous_id = ""
+    event.event = event.event if decision.action == "strip" else ""
+    Event.objects.filter(pk=event.pk).update(
+        payload=event.payload,
+        status=event.status,
+        profile_id=None,
+        origin_profile_id=None,
+        user_id="",
+        anonymous_id="",
+        event=event.event,
+        processed_at=timezone.now(),
     )
     return profile_id
 

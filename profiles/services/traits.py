@@ -12,6 +12,8 @@ from django.utils import timezone
 from profiles.compute.survivorship import MOST_TRUSTED, Candidate, choose
 from profiles.models import Event, Profile, ProfileTrait, Source, TraitValue
 
+from .survivorship import survivorship_config
+
 _MAX_TRAIT_NAME = 100
 
 
@@ -81,13 +83,19 @@ def golden_traits_recompute(
     profile_id: int,
     names: Iterable[str] | None = None,
     rules: Mapping[str, str] | None = None,
+    trust: Mapping[tuple[str, int], int] | None = None,
 ) -> set[str]:
     """Choose the golden value of each trait (all, or `names`) among the profile's observations.
 
-    Writes ProfileTrait rows (with the chosen observation as provenance and the rule) and the
-    Profile.traits cache. Returns the names whose golden value changed. Idempotent.
+    `rules` (trait -> rule) and `trust` ((trait, source id) -> trust) default to the configured
+    survivorship (SurvivorshipRule rows). Writes ProfileTrait rows (with the chosen
+    observation as provenance and the rule) and the Profile.traits cache. Returns the names
+    whose golden value changed. Idempotent.
     """
-    rules = rules or {}
+    if rules is None:
+        config = survivorship_config()
+        rules, trust = config.rules, config.trust if trust is None else trust
+    trust = trust or {}
     values = TraitValue.objects.filter(profile_id=profile_id).select_related("source")
     name_list = None if names is None else list(names)
     if name_list is not None:
@@ -98,7 +106,7 @@ def golden_traits_recompute(
             Candidate(
                 key=row.pk,
                 value=row.value,
-                trust=row.source.trust,
+                trust=trust.get((row.name, row.source_id), row.source.trust),
                 observed_at=row.observed_at,
                 seen_count=row.seen_count,
             )

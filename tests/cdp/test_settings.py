@@ -18,7 +18,8 @@ def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
     clean = {
         key: value
         for key, value in os.environ.items()
-        if key not in PRODUCTION_ENV and key != "DJANGO_SETTINGS_MODULE"
+        if key not in PRODUCTION_ENV
+        and key not in ("DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE")
     }
     return subprocess.run(
         [sys.executable, "manage.py", *args],

@@ -146,19 +146,13 @@ def test_re_sending_the_persons_events_and_file_afterwards_stores_nothing(
     run.refresh_from_db()
 
     assert (result["accepted"], result["suppressed"]) == (0, len(replay))
-    assert (run.rows_suppressed, run.rows_stored) == (1, 0)
+    # Both of the person's rows: the valid one and the one that had failed validation.
+    assert (run.rows_suppressed, run.rows_stored, run.rows_quarantined) == (2, 0, 0)
     assert Event.objects.count() == events_before
     assert Profile.objects.count() == profiles_before
-    # The file's invalid row of the person is quarantined before suppression is checked: see
-    # test_a_suppressed_persons_invalid_rows_are_not_quarantined_either.
-    assert [hit for hit in scan_database(TERMS) if hit.table != "profiles.quarantinedrecord"] == []
+    assert scan_database(TERMS) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="profiles.services.ingest/imports quarantine invalid messages and file rows before "
-    "the suppression check: the fix belongs to the profiles app (see docs/privacy.md)",
-)
 def test_a_suppressed_persons_invalid_rows_are_not_quarantined_either(
     loaded, django_capture_on_commit_callbacks
 ):

@@ -13,8 +13,9 @@ from django.contrib.auth.models import Group, User
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-# Playwright's sync API runs an event loop in this thread; the test's own ORM calls are
-# synchronous and safe here.
+# Playwright's sync API keeps an event loop in this thread for the whole session (the browser
+# is session-scoped); the tests' own ORM calls are synchronous and safe. Subprocesses that run
+# the deploy check drop this variable (tests/cdp/test_settings.py).
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = os.environ.get("CDP_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"

@@ -19,6 +19,7 @@ def grace(source_and_key, django_capture_on_commit_callbacks) -> Profile:
                     "type": "identify",
                     "userId": "u1",
                     "messageId": "m1",
+                    "timestamp": "2025-12-31T00:00:00Z",
                     "traits": {
                         "email": "grace@example.com",
                         "first_name": "Grace",
