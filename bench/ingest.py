@@ -7,7 +7,9 @@ same run, so the ratio holds on a noisy machine.
 
 Needs PostgreSQL (DATABASE_URL's server; a scratch database `cdp_bench_ingest` is created and
 dropped) and Redis (REDIS_URL, db 15 by default: tasks are queued there, not processed, so the
-figures are ingestion alone). Prints progress, then one JSON object as its last line.
+ingestion figures are ingestion alone). Then `process_events_per_s`: how fast one process works
+through the stored events (identity, consent, traits) — what one Celery worker keeps up with.
+Prints progress, then one JSON object as its last line.
 """
 
 from __future__ import annotations
@@ -220,6 +222,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
     parser.add_argument("--file-rows", type=int, default=200_000)
     parser.add_argument(
+        "--process-events",
+        type=int,
+        default=50_000,
+        help="then process this many stored events in one process (0: skip)",
+    )
+    parser.add_argument(
         "--postgres",
         default=os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"),
     )
@@ -320,6 +328,16 @@ def main() -> None:
         figures["file_rows"] = args.file_rows
         path.unlink()
         log(f"file import: {figures['file_import_rows_per_s']} rows/s")
+    if args.process_events:
+        log(f"processing {args.process_events} stored events (one process, as one worker does)")
+        output = manage(
+            env, "process_events", "--limit", str(args.process_events), "--no-progress"
+        ).strip()
+        # "Processed N events, F failed attempts in S s (R events/s)."
+        words = output.split()
+        figures["process_events"] = int(words[1])
+        figures["process_events_per_s"] = round(int(words[1]) / float(words[-4]))
+        log(output)
     stored = int(psql(args.postgres, "SELECT count(*) FROM profiles_event", "cdp_bench_ingest"))
     figures["events_stored"] = stored
     subprocess.run(["redis-cli", "-u", args.redis, "FLUSHDB"], check=False, capture_output=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from consent.compute.policy import has_gpc
 from consent.selectors import (
     consent_allows,
     consent_granted_exists,
@@ -13,6 +14,7 @@ from consent.selectors import (
 from consent.services.enforcement import (
     IngestionDecision,
     consent_ingest_event,
+    consent_plain_event_keepers,
     enforcement_count_add,
 )
 from consent.services.ledger import (
@@ -41,12 +43,14 @@ __all__ = [
     "consent_granted_exists",
     "consent_history_qs",
     "consent_ingest_event",
+    "consent_plain_event_keepers",
     "consent_profiles_merged",
     "consent_profiles_unmerged",
     "consent_record",
     "consent_record_from_categories",
     "consent_states_for",
     "enforcement_count_add",
+    "has_gpc",
     "privacy_providers_register",
     "pseudonymise",
     "pseudonymise_rows",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
@@ -15,7 +15,16 @@ from django.db.models import Q, QuerySet
 from cdp.core.write_keys import write_key_matches, write_key_prefix
 from profiles.compute.normalise import NormalisationError, normalise_email, normalise_phone
 
-from .models import Event, Identifier, Profile, ProfileMerge, ProfileTrait, Source, WriteKey
+from .models import (
+    Event,
+    Identifier,
+    Profile,
+    ProfileMerge,
+    ProfileTrait,
+    Source,
+    TrackingPlan,
+    WriteKey,
+)
 
 _SOURCE_FIELDS = ("id", "name", "kind", "trust", "default_phone_region", "is_active")
 
@@ -24,7 +33,9 @@ def write_key_authenticate(plain: str) -> Source | None:
     """The active source owning an active key `plain`, or None.
 
     Runs on every tracking request: one indexed query in plain SQL (the ORM's query building
-    cost more than the query itself), then a constant-time digest comparison.
+    cost more than the query itself), then a constant-time digest comparison. The same round
+    trip reads the source's active tracking-plan stamp into `source.tracking_plan_stamp`
+    (None: no active plan), which ingestion would otherwise query per batch.
     """
     prefix = write_key_prefix(plain)
     if prefix is None:
@@ -32,7 +43,9 @@ def write_key_authenticate(plain: str) -> Source | None:
     columns = ", ".join(f"s.{connection.ops.quote_name(name)}" for name in _SOURCE_FIELDS)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT k.digest, {columns} FROM {WriteKey._meta.db_table} k "  # noqa: S608
+            f"SELECT k.digest, (SELECT p.updated_at FROM {TrackingPlan._meta.db_table} p "  # noqa: S608
+            "WHERE p.source_id = s.id AND p.is_active), "
+            f"{columns} FROM {WriteKey._meta.db_table} k "
             f"JOIN {Source._meta.db_table} s ON s.id = k.source_id "
             "WHERE k.prefix = %s AND k.revoked_at IS NULL AND s.is_active",
             [prefix],
@@ -40,7 +53,17 @@ def write_key_authenticate(plain: str) -> Source | None:
         row = cursor.fetchone()
     if row is None or not write_key_matches(plain, row[0]):
         return None
-    return Source.from_db(connection.alias, list(_SOURCE_FIELDS), list(row[1:]))
+    source = Source.from_db(connection.alias, list(_SOURCE_FIELDS), list(row[2:]))
+    source.tracking_plan_stamp = _as_datetime(row[1])
+    return source
+
+
+def _as_datetime(value: Any) -> datetime | None:
+    """A timestamp column read by raw SQL: PostgreSQL gives a datetime, SQLite a string."""
+    if value is None or isinstance(value, datetime):
+        return value
+    parsed = datetime.fromisoformat(str(value))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def source_get_by_name(name: str) -> Source | None:

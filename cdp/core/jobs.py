@@ -8,11 +8,20 @@ database; sweepers re-kick what a lost message left behind.
 
 from __future__ import annotations
 
+import atexit
+import logging
+import os
+import threading
+import time
 from collections import defaultdict
 from typing import Any, Protocol
 
 from django.conf import settings
 from django.db import transaction
+
+from celery import current_app
+
+logger = logging.getLogger(__name__)
 
 # Topics (<APP>_<PAST_EVENT>). Payloads are keyword arguments of ints, strings, lists of ints.
 EVENTS_RECEIVED = "EVENTS_RECEIVED"  # event_ids: new rows to process
@@ -96,3 +105,95 @@ def _enqueuer(task: Subscriber, payload: dict[str, Any]) -> Any:
         task.apply_async(kwargs=payload, kwargsrepr=repr(short))
 
     return enqueue
+
+
+def publish_ids_on_commit(topic: str, key: str, ids: list[int], *, chunk: int = 500) -> None:
+    """Publish `topic` with `{key: ids}` after commit, in messages of at most `chunk` ids.
+
+    With a broker and CDP_PUBLISH_COALESCE_MS > 0, the ids join a per-process buffer that a
+    background thread publishes: at once when it is idle, at most once per interval when it is
+    busy, so a stream of small requests costs one broker round trip per interval instead of one
+    each (a Redis publish was ~1 ms of a 4 ms `track` call). The rows are committed before their
+    ids are buffered: a process that dies with ids still buffered leaves them pending for the
+    sweeper, exactly as a lost broker message would.
+    """
+    if not ids:
+        return
+    interval = settings.CDP_PUBLISH_COALESCE_MS / 1000
+    if current_app.conf.task_always_eager or interval <= 0:
+        for start in range(0, len(ids), chunk):
+            publish_on_commit(topic, **{key: ids[start : start + chunk]})
+        return
+    if topic not in TOPICS:
+        raise ValueError(f"unknown topic {topic!r}")
+    ids = list(ids)
+    transaction.on_commit(
+        lambda: _coalescer(interval, chunk).add(topic, key, ids),
+        robust=settings.CDP_ROBUST_ON_COMMIT,
+    )
+
+
+class _Coalescer:
+    """One per process (re-created after a fork): buffers ids per (topic, key) and publishes
+    them from a daemon thread."""
+
+    def __init__(self, interval: float, chunk: int) -> None:
+        self.pid = os.getpid()
+        self.interval = interval
+        self.chunk = chunk
+        self.lock = threading.Lock()
+        self.publishing = threading.Lock()
+        self.pending: dict[tuple[str, str], list[int]] = {}
+        self.wake = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="cdp-publish", daemon=True)
+        self.thread.start()
+
+    def add(self, topic: str, key: str, ids: list[int]) -> None:
+        with self.lock:
+            self.pending.setdefault((topic, key), []).extend(ids)
+        self.wake.set()
+
+    def flush(self) -> None:
+        with self.publishing:  # a flush returns only once everything buffered before it is out
+            with self.lock:
+                pending, self.pending = self.pending, {}
+            self._publish(pending)
+
+    def _publish(self, pending: dict[tuple[str, str], list[int]]) -> None:
+        for (topic, key), ids in pending.items():
+            for start in range(0, len(ids), self.chunk):
+                payload = {key: ids[start : start + self.chunk]}
+                for task in subscribers(topic):
+                    try:
+                        _enqueuer(task, payload)()
+                    except Exception:  # the broker is down: the sweeper re-kicks the rows
+                        logger.exception("publish_failed", extra={"topic": topic})
+
+    def _run(self) -> None:
+        while True:
+            self.wake.wait()
+            self.wake.clear()
+            try:
+                self.flush()
+            except Exception:  # never let the publisher thread die; the sweeper is the backstop
+                logger.exception("publish_flush_failed")
+            time.sleep(self.interval)
+
+
+_coalescer_lock = threading.Lock()
+_current: _Coalescer | None = None
+
+
+def _coalescer(interval: float, chunk: int) -> _Coalescer:
+    global _current
+    with _coalescer_lock:
+        if _current is None or _current.pid != os.getpid():
+            _current = _Coalescer(interval, chunk)
+        return _current
+
+
+@atexit.register
+def publish_flush() -> None:
+    """Publish what this process has buffered now (at exit, and for tests)."""
+    if _current is not None and _current.pid == os.getpid():
+        _current.flush()

@@ -4,7 +4,7 @@ each source's consent policy to an event, and count what enforcement changed."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -93,6 +93,27 @@ def enforcement_count_add(
             EnforcementCount.objects.create(**key, count=count)
     except IntegrityError:  # created meanwhile by another worker
         EnforcementCount.objects.filter(**key).update(count=F("count") + count)
+
+
+def consent_plain_event_keepers(
+    *, profile_ids: Iterable[int], source_settings: Mapping[str, Any] | None
+) -> set[int]:
+    """The profiles among `profile_ids` whose plain events from a source with these settings
+    are kept exactly as `consent_ingest_event` would keep them, with nothing to record: the
+    source's policy is keep and the profile is under no restriction. A plain event carries no
+    GPC signal and no consent choices (the caller checks with `has_gpc` and the context).
+    One query; batch processing uses it to skip the per-event call."""
+    wanted = set(profile_ids)
+    if not wanted or consent_policy_of(source_settings) != KEEP:
+        return set()
+    restricted = set(
+        ProcessingRestriction.objects.filter(
+            profile_id__in=wanted,
+            kind=ProcessingRestriction.Kind.RESTRICTION,
+            lifted_at=None,
+        ).values_list("profile_id", flat=True)
+    )
+    return wanted - restricted
 
 
 def consent_ingest_event(

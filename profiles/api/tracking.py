@@ -239,7 +239,12 @@ class _TrackingApi(APIView):
             sent_at=sent_at,
             default_region=source.default_phone_region or None,
         )
-        result = events_ingest(source_id=source.pk, messages=messages, options=options)
+        result = events_ingest(
+            source_id=source.pk,
+            messages=messages,
+            options=options,
+            plan_stamp=source.tracking_plan_stamp,
+        )
         return Response(_result_body(result), status=status.HTTP_200_OK)
 
 

@@ -18,7 +18,8 @@ from .merge import profile_merge
 logger = logging.getLogger(__name__)
 
 # A merge on one of these needs no review: they are exact, issued or verified by the sender.
-_MERGE_ON = frozenset({"user_id", "anonymous_id", "email", "phone", "loyalty_id", "crm_id"})
+MERGE_ON_TYPES = frozenset({"user_id", "anonymous_id", "email", "phone", "loyalty_id", "crm_id"})
+_MERGE_ON = MERGE_ON_TYPES
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -8,10 +8,12 @@ Re-running a finished or half-finished import stores nothing twice (deterministi
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
-import json
 import logging
+import queue
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -22,6 +24,8 @@ from django.conf import settings
 from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
+
+import orjson
 
 from cdp.core import jobs
 from cdp.core.actor import Actor
@@ -43,11 +47,11 @@ from profiles.compute.records import (
 )
 from profiles.models import ImportRun, QuarantinedRecord, Source
 
-from .ingest import IngestOptions, events_ingest, suppressed_flags
+from .ingest import IngestOptions, PreparedBatch, events_prepare, events_store, suppressed_flags
 
 logger = logging.getLogger(__name__)
 
-CHUNK_ROWS = 2_000
+CHUNK_ROWS = 5_000
 STALE_AFTER = timedelta(minutes=5)
 _FORMATS = {".csv": "csv", ".ndjson": "ndjson", ".jsonl": "ndjson", ".json": "ndjson"}
 
@@ -250,10 +254,11 @@ def _row_context(source: Source) -> RowContext:
 def _execute(run: ImportRun, progress: Callable[[ImportRun], None] | None) -> None:
     context = _row_context(run.source)
     path = Path(run.file.path)
-    for rows, offset in _chunks(path, run.file_format, start=run.bytes_read):
-        _ingest_chunk(run, rows, offset, context)
-        if progress is not None:
-            progress(run)
+    with contextlib.closing(_prepared_chunks(run, path, context)) as chunks:
+        for chunk in chunks:
+            _store_chunk(run, chunk, context)
+            if progress is not None:
+                progress(run)
     run.state = ImportRun.State.SUCCEEDED
     run.finished_at = timezone.now()
     run.bytes_read = run.bytes_total
@@ -274,7 +279,7 @@ def _chunks(path: Path, file_format: str, *, start: int) -> Iterator[tuple[list[
         counter = _LineCounter(handle, position)
         if file_format == "csv":
             reader: Iterator[Any] = (
-                dict(zip(header, values, strict=False)) for values in csv.reader(counter)
+                dict(zip(header, values, strict=False)) for values in csv.reader(counter.text())
             )
         else:
             reader = (_parse_json_line(line) for line in counter if line.strip())
@@ -295,9 +300,13 @@ class _LineCounter:
         self.handle = handle
         self.position = position
 
-    def __iter__(self) -> Iterator[str]:
+    def __iter__(self) -> Iterator[bytes]:
         for raw in self.handle:
             self.position += len(raw)
+            yield raw
+
+    def text(self) -> Iterator[str]:
+        for raw in self:
             yield raw.decode("utf-8", "replace")
 
 
@@ -307,20 +316,73 @@ class _BadLine:
         self.error = error
 
 
-def _parse_json_line(line: str) -> Any:
+def _parse_json_line(line: bytes) -> Any:
     try:
-        return json.loads(line)
-    except json.JSONDecodeError as exc:
-        return _BadLine(line[:2000], str(exc))
+        return orjson.loads(line)
+    except orjson.JSONDecodeError as exc:  # also invalid UTF-8, NaN and integers over 64 bits
+        return _BadLine(line[:2000].decode("utf-8", "replace"), str(exc))
 
 
-def _ingest_chunk(run: ImportRun, rows: list[Any], offset: int, context: RowContext) -> None:
-    """Store one chunk and advance the run's offset and counts in the same transaction, so a
-    crash either keeps both or neither."""
+@dataclass(frozen=True, kw_only=True)
+class _PreparedChunk:
+    rows: int
+    offset: int  # byte offset after the chunk
+    rejections: list[tuple[int, Any, RowRejection | _BadLine]]
+    batch: PreparedBatch
+
+
+class _ReaderFailed:
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+_READER_DONE = object()
+
+
+def _prepared_chunks(run: ImportRun, path: Path, context: RowContext) -> Iterator[_PreparedChunk]:
+    """Chunks read, converted and validated by a reader thread while the caller stores the one
+    before. The reader is pure Python and never touches the database; psycopg2 releases the GIL
+    while PostgreSQL works, so reading and storing overlap on two cores. At most two chunks
+    wait in memory."""
+    ready: queue.Queue[Any] = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def read() -> None:
+        try:
+            first_position = run.rows_read + 1
+            for rows, offset in _chunks(path, run.file_format, start=run.bytes_read):
+                if stop.is_set():
+                    return
+                ready.put(_prepare_chunk(run, rows, offset, first_position, context))
+                first_position += len(rows)
+            ready.put(_READER_DONE)
+        except BaseException as exc:
+            ready.put(_ReaderFailed(exc))
+
+    reader = threading.Thread(target=read, name=f"import-{run.pk}-reader", daemon=True)
+    reader.start()
+    try:
+        while True:
+            item = ready.get()
+            if item is _READER_DONE:
+                return
+            if isinstance(item, _ReaderFailed):
+                raise item.error
+            yield item
+    finally:
+        stop.set()
+        while reader.is_alive():  # unblock a reader waiting to put, then let it end
+            with contextlib.suppress(queue.Empty):
+                ready.get(timeout=0.05)
+        reader.join()
+
+
+def _prepare_chunk(
+    run: ImportRun, rows: list[Any], offset: int, first_position: int, context: RowContext
+) -> _PreparedChunk:
     messages: list[Any] = []
     positions: list[int] = []
     rejections: list[tuple[int, Any, RowRejection | _BadLine]] = []
-    first_position = run.rows_read + 1
     for index, row in enumerate(rows):
         position = first_position + index
         converted = _convert(run, row, position, context)
@@ -329,27 +391,33 @@ def _ingest_chunk(run: ImportRun, rows: list[Any], offset: int, context: RowCont
         else:
             messages.append(converted)
             positions.append(position)
+    batch = events_prepare(
+        messages=messages,
+        options=IngestOptions(
+            origin=QuarantinedRecord.Origin.FILE,
+            import_run_id=run.pk,
+            positions=positions,
+            trait_identity=True,
+            correct_skew=False,
+            default_region=context.default_region,
+        ),
+    )
+    return _PreparedChunk(rows=len(rows), offset=offset, rejections=rejections, batch=batch)
+
+
+def _store_chunk(run: ImportRun, chunk: _PreparedChunk, context: RowContext) -> None:
+    """Store one chunk and advance the run's offset and counts in the same transaction, so a
+    crash either keeps both or neither."""
     with transaction.atomic():
-        rejections, suppressed = _drop_suppressed_rows(run, rejections, context)
+        rejections, suppressed = _drop_suppressed_rows(run, chunk.rejections, context)
         _quarantine_rows(run, rejections)
-        result = events_ingest(
-            source_id=run.source_id,
-            messages=messages,
-            options=IngestOptions(
-                origin=QuarantinedRecord.Origin.FILE,
-                import_run_id=run.pk,
-                positions=positions,
-                trait_identity=True,
-                correct_skew=False,
-                default_region=context.default_region,
-            ),
-        )
-        run.rows_read += len(rows)
+        result = events_store(source_id=run.source_id, prepared=chunk.batch)
+        run.rows_read += chunk.rows
         run.rows_stored += result.accepted
         run.rows_duplicate += result.duplicates
         run.rows_suppressed += result.suppressed + suppressed
         run.rows_quarantined += len(rejections) + len(result.errors)
-        run.bytes_read = offset
+        run.bytes_read = chunk.offset
         run.heartbeat_at = timezone.now()
         ImportRun.objects.filter(pk=run.pk).update(
             bytes_read=run.bytes_read,
@@ -369,11 +437,11 @@ def _convert(
         return row
     if run.kind == KIND_EVENTS:
         if not isinstance(row, dict):
-            return _BadLine(json.dumps(row)[:2000], "each line must be a JSON object")
+            return _BadLine(orjson.dumps(row).decode()[:2000], "each line must be a JSON object")
         message = (
             event_row_to_message(apply_mapping(row, run.mapping), position=position)
             if run.file_format == "csv"
-            else dict(row)
+            else row  # freshly parsed from its line: ours to complete
         )
         message.setdefault("messageId", f"import:{run.pk}:{position}")
         return message

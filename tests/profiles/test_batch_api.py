@@ -261,3 +261,32 @@ def test_batch_context_fills_in_message_context_and_skew_is_corrected(tracking_c
     # Client clock ran ahead: the event time moves by (receivedAt - sentAt).
     skew = event.received_at - event.timestamp
     assert abs(skew.total_seconds() - 10) < 5
+
+
+def test_awkward_text_and_timestamps_are_stored_exactly(tracking_client):
+    awkward = 'tab\there, new\nline, back\\slash, "quoted", \'single\', crème 東京 🚀, {"x": 1}'
+    batch = {
+        "batch": [
+            {
+                "type": "track",
+                "event": "Viewed",
+                "userId": f"u\\{i}\t",
+                "anonymousId": awkward[:40],
+                "messageId": f"m'{i}\"",
+                "timestamp": "2026-03-01T10:00:00.5+02:00",
+                "properties": {"note": awkward, "big": 2**53, "list": [1.25, None, True]},
+            }
+            for i in range(3)
+        ]
+    }
+    response = _post(tracking_client, "/v1/batch", batch)
+
+    assert response.json()["accepted"] == 3
+    event = Event.objects.get(message_id="m'1\"")
+    assert (event.user_id, event.anonymous_id) == ("u\\1", awkward[:40])
+    assert event.payload["properties"] == {
+        "note": awkward,
+        "big": 2**53,
+        "list": [1.25, None, True],
+    }
+    assert event.timestamp.isoformat() == "2026-03-01T08:00:00.500000+00:00"

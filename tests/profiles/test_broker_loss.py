@@ -5,6 +5,7 @@ import json
 import pytest
 
 from cdp.celery import app as celery_app
+from cdp.core import jobs
 from profiles.models import Event
 from profiles.services.processing import events_sweep
 from tests.conftest import wait_until
@@ -27,6 +28,7 @@ def test_acknowledged_events_are_processed_after_the_broker_dropped_their_messag
     )
     assert response.status_code == 200
     assert response.json()["accepted"] == 40
+    jobs.publish_flush()  # the ids buffered by the background publisher reach Redis ...
     celery_app.control.purge()  # ... and are lost
     assert Event.objects.filter(status="pending").count() == 40
 

@@ -213,3 +213,77 @@ def test_an_interrupted_import_resumes_where_it_stopped(
         25,
         25,
     )
+
+
+def test_a_large_events_import_keeps_awkward_text_exactly_and_dedups(
+    tmp_path, source_and_key, actor
+):
+    """A whole 5,000-row chunk goes to PostgreSQL as one JSON document: text with tabs,
+    newlines, backslashes, quotes and non-ASCII must arrive exactly, and a re-import must store
+    nothing."""
+    source, _ = source_and_key
+    awkward = 'tab\there, new\nline, back\\slash \\N, "quoted", crème brûlée 東京 🚀, \\\\ end\r'
+    lines = [
+        json.dumps(
+            {
+                "type": "track",
+                "event": f"Viewed {awkward}" if i % 100 == 0 else "Viewed",
+                "userId": f"user\t{i % 7}\\" if i % 2 else f"u{i % 13}",
+                "messageId": f"m-{i}\\{i % 3}",
+                "timestamp": "2026-03-01T10:00:00.123456+02:00",
+                "properties": {"note": awkward, "n": i, "nested": {"list": [awkward, None, 1.5]}},
+            }
+        )
+        for i in range(2_400)
+    ]
+    lines[1_234] = lines[1_233]  # a duplicate inside the file
+    path = _file(tmp_path, "events.ndjson", "\n".join(lines) + "\n")
+
+    run = _run(source, "events", path, actor)
+
+    assert (run.state, run.rows_read, run.rows_stored, run.rows_duplicate) == (
+        "succeeded",
+        2_400,
+        2_399,
+        1,
+    )
+    event = Event.objects.get(message_id="m-1\\1")
+    assert (event.user_id, event.event) == ("user\t1\\", "Viewed")
+    assert event.payload["properties"]["note"] == awkward
+    assert event.payload["properties"]["nested"] == {"list": [awkward, None, 1.5]}
+    assert event.timestamp.isoformat() == "2026-03-01T08:00:00.123456+00:00"
+    # Event names are stored trimmed (the payload keeps the name as sent).
+    assert Event.objects.get(message_id="m-100\\1").event == f"Viewed {awkward}".strip()
+
+    again = _run(source, "events", _file(tmp_path, "again.ndjson", "\n".join(lines)), actor)
+    assert (again.rows_stored, again.rows_duplicate) == (0, 2_400)
+    assert Event.objects.count() == 2_399
+
+
+def test_a_reader_failure_fails_the_import_with_its_reason(
+    tmp_path, source_and_key, actor, monkeypatch
+):
+    """The file is read in a background thread; its errors still fail the run, clearly."""
+    from profiles.services import imports
+
+    source, _ = source_and_key
+    lines = [
+        json.dumps({"type": "track", "event": "E", "userId": "u", "messageId": f"m{i}"})
+        for i in range(30)
+    ]
+    path = _file(tmp_path, "events.ndjson", "\n".join(lines) + "\n")
+    monkeypatch.setattr(imports, "CHUNK_ROWS", 10)
+    original = imports._prepare_chunk
+    calls = {"n": 0}
+
+    def fail_on_second_chunk(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise OSError("disk read error")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(imports, "_prepare_chunk", fail_on_second_chunk)
+    run = _run(source, "events", path, actor)
+
+    assert (run.state, run.rows_read, run.rows_stored) == ("failed", 10, 10)
+    assert run.error == "OSError: disk read error"

@@ -248,3 +248,151 @@ def test_invalid_trait_values_are_left_out_not_guessed(
 
     assert Profile.objects.get().traits == {"plan": "gold"}
     assert not Identifier.objects.filter(type="email").exists()
+
+
+def _known_people(source, capture, count):
+    with capture(execute=True):
+        _ingest(
+            source,
+            *[
+                {
+                    "type": "identify",
+                    "userId": f"p{i}",
+                    "anonymousId": f"a{i}",
+                    "messageId": f"i{i}",
+                    "timestamp": "2026-01-01T00:00:00Z",
+                }
+                for i in range(count)
+            ],
+        )
+    return dict(Identifier.objects.filter(type="user_id").values_list("value", "profile_id"))
+
+
+def test_plain_events_of_known_people_are_processed_in_bulk(
+    source_and_key, django_capture_on_commit_callbacks, django_assert_max_num_queries
+):
+    from profiles.services.processing import events_process
+
+    source, _ = source_and_key
+    owners = _known_people(source, django_capture_on_commit_callbacks, 20)
+    Profile.objects.filter(pk=owners["p3"]).update(last_seen_at="2030-01-01T00:00:00Z")
+    result = _ingest(
+        source,
+        *[
+            {
+                "type": "track" if i % 2 else "page",
+                "event": "Viewed",
+                "name": "Home",
+                # userId, anonymousId or both: all name the same known person.
+                **({"userId": f"p{i % 20}"} if i % 3 else {}),
+                **({"anonymousId": f"a{i % 20}"} if i % 3 != 1 else {}),
+                "messageId": f"e{i}",
+                "timestamp": f"2026-05-{1 + i % 28:02d}T10:00:00Z",
+            }
+            for i in range(200)
+        ],
+    )
+
+    # Set-based: a fixed number of statements for 200 events, not ~7 per event.
+    with django_assert_max_num_queries(25):
+        outcome = events_process(event_ids=result.event_ids)
+
+    assert (outcome.processed, outcome.failed) == (200, 0)
+    rows = Event.objects.filter(message_id__startswith="e").values_list(
+        "message_id", "status", "profile_id", "origin_profile_id"
+    )
+    assert {
+        (message_id, status, profile_id, origin) for message_id, status, profile_id, origin in rows
+    } == {(f"e{i}", "processed", owners[f"p{i % 20}"], owners[f"p{i % 20}"]) for i in range(200)}
+    newest = Profile.objects.get(pk=owners["p7"]).last_seen_at
+    assert newest.isoformat() == "2026-05-28T10:00:00+00:00"  # e27: the latest of p7's events
+    # Never moved backwards.
+    assert Profile.objects.get(pk=owners["p3"]).last_seen_at.year == 2030
+
+
+def test_in_one_batch_unknown_browsing_then_identify_is_stitched_in_order(
+    source_and_key, django_capture_on_commit_callbacks
+):
+    source, _ = source_and_key
+    owners = _known_people(source, django_capture_on_commit_callbacks, 1)
+    with django_capture_on_commit_callbacks(execute=True):
+        _ingest(
+            source,
+            {
+                "type": "page",
+                "anonymousId": "new-device",
+                "messageId": "x1",
+                "name": "Home",
+                "timestamp": "2026-05-01T10:00:00Z",
+            },
+            {
+                "type": "track",
+                "userId": "p0",
+                "messageId": "x2",
+                "event": "Viewed",
+                "timestamp": "2026-05-01T10:01:00Z",
+            },
+            {
+                "type": "identify",
+                "anonymousId": "new-device",
+                "userId": "p0",
+                "messageId": "x3",
+                "timestamp": "2026-05-01T10:02:00Z",
+            },
+        )
+
+    # The page made a profile of its own (it came first), which identify then merged.
+    merge = ProfileMerge.objects.get()
+    assert merge.survivor_id == owners["p0"]
+    assert set(
+        Event.objects.filter(message_id__startswith="x").values_list("profile_id", flat=True)
+    ) == {owners["p0"]}
+    assert Event.objects.get(message_id="x1").origin_profile_id == merge.absorbed_id
+
+
+def test_plain_events_of_a_restricted_person_still_go_through_consent(
+    source_and_key, django_capture_on_commit_callbacks
+):
+    from consent.models import ProcessingRestriction
+
+    source, _ = source_and_key
+    owners = _known_people(source, django_capture_on_commit_callbacks, 2)
+    ProcessingRestriction.objects.create(
+        profile_id=owners["p0"], origin_profile_id=owners["p0"], kind="restriction"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        _ingest(
+            source,
+            {"type": "track", "userId": "p0", "messageId": "r0", "event": "Viewed"},
+            {"type": "track", "userId": "p1", "messageId": "r1", "event": "Viewed"},
+        )
+
+    statuses = dict(
+        Event.objects.filter(message_id__in=["r0", "r1"]).values_list("message_id", "status")
+    )
+    assert statuses == {"r0": "dropped", "r1": "processed"}
+    assert Event.objects.get(message_id="r1").profile_id == owners["p1"]
+
+
+def test_the_process_events_command_works_through_pending_events_up_to_a_limit(
+    source_and_key, capsys
+):
+    from django.core.management import call_command
+
+    source, _ = source_and_key
+    _ingest(  # not processed: no on-commit callbacks run here
+        source,
+        *[
+            {"type": "track", "userId": f"u{i % 5}", "messageId": f"c{i}", "event": "Viewed"}
+            for i in range(30)
+        ],
+    )
+    assert Event.objects.filter(status="pending").count() == 30
+
+    call_command("process_events", "--batch", "10", "--limit", "20", "--no-progress")
+    assert Event.objects.filter(status="pending").count() == 10
+    assert capsys.readouterr().out.startswith("Processed 20 events, 0 failed attempts in ")
+
+    call_command("process_events", "--no-progress")
+    assert Event.objects.filter(status="pending").count() == 0
+    assert Profile.objects.count() == 5
