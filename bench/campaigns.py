@@ -7,8 +7,10 @@ to Django's email backend — and trigger latency from a tracked event to its qu
 Needs PostgreSQL (DATABASE_URL's server; a scratch database `cdp_bench_campaigns` is created
 and dropped) and Redis (REDIS_URL, db 13 by default). Sends go through the real dispatcher:
 claim with SKIP LOCKED, consent and suppression and caps checked per row, templates rendered,
-HMAC-signed POSTs over a pooled session on a thread pool; the receiver runs in its own
-process. Prints progress, then one JSON object as its last line.
+HMAC-signed POSTs over keep-alive connections on a thread pool; the receiver runs in its own
+process. Prints progress, then one JSON object as its last line. Wall-clock figures depend on
+what else the machine runs: compare "per_cpu_second" (the dispatcher's own CPU) across runs.
+BENCH_PROFILE=1 prints a cProfile of the dispatcher's main thread (BENCH_PROFILE_SORT).
 """
 
 # Django is set up against the scratch database first, so models are imported inside functions.

@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -74,33 +75,47 @@ def emails_deliver(
 ) -> list[EmailResult]:
     """Hand the messages to the backend over one connection, CDP_EMAIL_GROUP_SIZE at a
     time: the group's rows are marked `attempt_started_at` before the hand-over and the
-    accepted ones `sent` right after (two short commits per group).
+    accepted ones `sent` right after. Marking one group sent and the next one started is a
+    single commit, so a group costs one commit, not two.
 
     A worker killed in between leaves rows the sweeper marks `outcome_unknown` instead of
     resending them: never a duplicate, at most one group in doubt. Results in input order.
     """
     results: list[EmailResult] = []
-    group = max(1, settings.CDP_EMAIL_GROUP_SIZE)
+    size = max(1, settings.CDP_EMAIL_GROUP_SIZE)
+    groups = [items[start : start + size] for start in range(0, len(items), size)]
+    if not groups:
+        return results
     connection = email_connection()
     try:
         connection.open()
-        for start in range(0, len(items), group):
-            results.extend(_deliver_group(connection, items[start : start + group]))
+        _mark_started(groups[0])
+        for index, group in enumerate(groups):
+            outcome = [_hand_over(connection, send, message) for send, message in group]
+            following = groups[index + 1] if index + 1 < len(groups) else ()
+            with transaction.atomic():
+                _mark_sent(group, outcome)
+                _mark_started(following)
+            results.extend(outcome)
     finally:
         connection.close()
     return results
 
 
-def _deliver_group(
-    connection: BaseEmailBackend, items: Sequence[tuple[Send, EmailMultiAlternatives]]
-) -> list[EmailResult]:
-    ids = [send.pk for send, _ in items]
-    Send.objects.filter(pk__in=ids, status=Send.Status.SENDING).update(
-        attempt_started_at=timezone.now()
-    )
-    results = [_hand_over(connection, send, message) for send, message in items]
+def _mark_started(items: Sequence[tuple[Send, EmailMultiAlternatives]]) -> None:
+    if items:
+        Send.objects.filter(
+            pk__in=[send.pk for send, _ in items], status=Send.Status.SENDING
+        ).update(attempt_started_at=timezone.now())
+
+
+def _mark_sent(
+    items: Sequence[tuple[Send, EmailMultiAlternatives]], results: Sequence[EmailResult]
+) -> None:
     now = timezone.now()
     accepted = [send.pk for (send, _), result in zip(items, results, strict=True) if result.is_ok]
+    if not accepted:
+        return
     Send.objects.filter(pk__in=accepted, status=Send.Status.SENDING).update(
         status=Send.Status.SENT,
         sent_at=now,
@@ -109,7 +124,6 @@ def _deliver_group(
         attempts=F("attempts") + 1,
         error="",
     )
-    return results
 
 
 def _hand_over(

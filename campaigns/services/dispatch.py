@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,7 +19,7 @@ from django.template import TemplateDoesNotExist, TemplateSyntaxError
 from django.utils import timezone
 
 from campaigns.compute.decisions import DEFER, SKIP, decide, retry_delay
-from campaigns.models import Campaign, CampaignMembership, Send
+from campaigns.models import Campaign, CampaignMembership, Send, Variant
 from campaigns.selectors.campaigns import (
     campaigns_by_ids,
     content_blocks_active,
@@ -29,7 +29,7 @@ from campaigns.selectors.campaigns import (
 from campaigns.selectors.people import email_of, order_stats
 
 from .channel_email import EmailResult, email_message, emails_deliver
-from .channel_webhook import WebhookRequest, WebhookResult, webhook_client
+from .channel_webhook import WebhookJob, WebhookRequest, WebhookResult, webhook_client
 from .facts import BatchFacts, batch_facts_gather, send_facts
 from .outbox import sends_claim
 from .rendering import MessageRenderer, Person
@@ -57,23 +57,31 @@ def sends_dispatch(
     (CDP_SEND_TIME_BUDGET_SECONDS) is spent; the beat sweeper continues any rest.
 
     Safe to run on many workers at once (claims skip locked rows) and to replay (only
-    queued rows are claimed, and each row's state says what happened to it).
+    queued rows are claimed, and each row's state says what happened to it). The next
+    batch is claimed while the last webhooks of the previous one are still on the wire;
+    they are recorded before the new batch reads its facts (its caps count them).
     """
     size = batch_size or settings.CDP_SEND_BATCH_SIZE
     budget = settings.CDP_SEND_TIME_BUDGET_SECONDS if time_budget is None else time_budget
     started = time.monotonic()
     totals: Counter[str] = Counter()
-    while time.monotonic() - started < budget:
-        now = timezone.now()
-        batch = sends_claim(batch_size=size, now=now)
-        if not batch:
-            break
-        totals["claimed"] += len(batch)
-        totals.update(_process(batch, now))
+    window = _WebhookWindow()
+    try:
+        while time.monotonic() - started < budget:
+            now = timezone.now()
+            batch = sends_claim(batch_size=size, now=now)
+            window.flush()
+            if not batch:
+                break
+            totals["claimed"] += len(batch)
+            totals.update(_process(batch, now, window))
+    finally:
+        window.flush()
+    totals.update(window.counts)
     return DispatchOutcome(**totals)
 
 
-def _process(batch: Sequence[Send], now: datetime) -> Counter[str]:
+def _process(batch: Sequence[Send], now: datetime, window: _WebhookWindow) -> Counter[str]:
     campaigns = campaigns_by_ids({send.campaign_id for send in batch})
     facts = batch_facts_gather(batch=batch, campaigns=campaigns, now=now)
     decided: dict[str, list[Send]] = defaultdict(list)
@@ -95,7 +103,7 @@ def _process(batch: Sequence[Send], now: datetime) -> Counter[str]:
         counts.update(_deliver_email(decided["email"], facts, now))
     webhook_rows = decided["webhook"] + decided["audience"]
     if webhook_rows:
-        counts.update(_deliver_webhooks(webhook_rows, facts, now))
+        counts.update(_deliver_webhooks(webhook_rows, facts, now, window))
     return counts
 
 
@@ -147,6 +155,7 @@ def _renderer_and_people(
 
 def _deliver_email(sends: Sequence[Send], facts: BatchFacts, now: datetime) -> Counter[str]:
     renderer, people = _renderer_and_people(sends, facts, now)
+    variants = _variants(facts)
     items = []
     broken: list[tuple[Send, str]] = []
     for send in sends:
@@ -155,7 +164,7 @@ def _deliver_email(sends: Sequence[Send], facts: BatchFacts, now: datetime) -> C
         try:
             rendered = renderer.render(
                 campaign=campaign,
-                variant=variant_by_key(campaign).get(send.arm),
+                variant=variants[campaign.pk].get(send.arm),
                 person=person,
                 delivery_id=str(send.delivery_id),
             )
@@ -173,13 +182,21 @@ def _deliver_email(sends: Sequence[Send], facts: BatchFacts, now: datetime) -> C
     return counts
 
 
+def _variants(facts: BatchFacts) -> dict[int, dict[str, Variant]]:
+    """Each campaign's variants by key (prefetched: no query)."""
+    return {pk: variant_by_key(campaign) for pk, campaign in facts.campaigns.items()}
+
+
 def _record_render_errors(broken: Sequence[tuple[Send, str]], now: datetime) -> int:
+    by_error: dict[str, list[int]] = defaultdict(list)
     for send, error in broken:
+        by_error[error[:300]].append(send.pk)
+    for error, ids in by_error.items():
         _update_sending(
-            send,
+            ids,
             status=Send.Status.FAILED,
             reason=Send.Reason.RENDER_ERROR,
-            error=error[:300],
+            error=error,
             finished_at=now,
             lease_until=None,
         )
@@ -187,9 +204,13 @@ def _record_render_errors(broken: Sequence[tuple[Send, str]], now: datetime) -> 
 
 
 def _message_payload(
-    send: Send, campaign: Campaign, facts: BatchFacts, renderer: MessageRenderer, person: Person
+    send: Send,
+    campaign: Campaign,
+    variant: Variant | None,
+    facts: BatchFacts,
+    renderer: MessageRenderer,
+    person: Person,
 ) -> dict[str, Any]:
-    variant = variant_by_key(campaign).get(send.arm)
     content = None
     if variant is not None and (variant.subject or variant.body_text or variant.body_html):
         rendered = renderer.render(
@@ -224,51 +245,84 @@ def _audience_payload(send: Send, campaign: Campaign, facts: BatchFacts) -> dict
     }
 
 
-def _deliver_webhooks(sends: Sequence[Send], facts: BatchFacts, now: datetime) -> Counter[str]:
+def _deliver_webhooks(
+    sends: Sequence[Send], facts: BatchFacts, now: datetime, window: _WebhookWindow
+) -> Counter[str]:
+    """Render and submit the rows chunk by chunk: a chunk is rendered while the two before
+    it are on the wire, and recorded as soon as it is answered."""
     messages = [send for send in sends if send.kind == Send.Kind.MESSAGE]
     renderer, people = _renderer_and_people(messages, facts, now)
-    posted: list[Send] = []
-    requests_ = []
-    broken: list[tuple[Send, str]] = []
-    for send in sends:
-        campaign = facts.campaigns[send.campaign_id]
-        try:
-            if send.kind == Send.Kind.MESSAGE:
-                person = people[send.profile_id]  # type: ignore[index]
-                payload = _message_payload(send, campaign, facts, renderer, person)
-            else:
-                payload = _audience_payload(send, campaign, facts)
-        except RENDER_ERRORS as exc:
-            broken.append((send, f"{type(exc).__name__}: {exc}"))
-            continue
-        posted.append(send)
-        requests_.append(
-            WebhookRequest(
-                url=campaign.webhook_url,
-                secret=campaign.webhook_secret,
-                delivery_id=str(send.delivery_id),
-                attempt=send.attempts + 1,
-                payload=payload,
-            )
-        )
+    variants = _variants(facts)
     counts: Counter[str] = Counter()
-    # Record outcomes every chunk (the next one already in flight), so a worker killed
-    # mid-batch re-sends at most two chunks — with the same X-CDP-Delivery id.
-    chunk = max(64, 8 * settings.CDP_WEBHOOK_THREADS)
-    chunks = webhook_client().post_chunks(requests_, chunk=chunk)
-    for start, results in zip(range(0, len(posted), chunk), chunks, strict=True):
-        sends_part = posted[start : start + chunk]
+    for start in range(0, len(sends), window.chunk):
+        posted: list[Send] = []
+        requests_: list[WebhookRequest] = []
+        broken: list[tuple[Send, str]] = []
+        for send in sends[start : start + window.chunk]:
+            campaign = facts.campaigns[send.campaign_id]
+            try:
+                if send.kind == Send.Kind.MESSAGE:
+                    person = people[send.profile_id]  # type: ignore[index]
+                    variant = variants[campaign.pk].get(send.arm)
+                    payload = _message_payload(send, campaign, variant, facts, renderer, person)
+                else:
+                    payload = _audience_payload(send, campaign, facts)
+            except RENDER_ERRORS as exc:
+                broken.append((send, f"{type(exc).__name__}: {exc}"))
+                continue
+            posted.append(send)
+            requests_.append(_webhook_request(send, campaign, payload))
+        counts["failed"] += _record_render_errors(broken, now)
+        window.submit(posted, requests_, now)
+    return counts
+
+
+def _webhook_request(send: Send, campaign: Campaign, payload: dict[str, Any]) -> WebhookRequest:
+    return WebhookRequest(
+        url=campaign.webhook_url,
+        secret=campaign.webhook_secret,
+        delivery_id=str(send.delivery_id),
+        attempt=send.attempts + 1,
+        payload=payload,
+    )
+
+
+class _WebhookWindow:
+    """Webhook chunks on the wire, at most two at a time, recorded in order as they are
+    answered. A worker killed mid-batch has therefore delivered at most two chunks it did
+    not record (re-sent after the lease with the same X-CDP-Delivery id).
+
+    A chunk is `max(64, 8 × threads)` requests: enough to keep every thread busy while the
+    dispatcher records the chunk before.
+    """
+
+    def __init__(self) -> None:
+        self.chunk = max(64, 8 * settings.CDP_WEBHOOK_THREADS)
+        self.counts: Counter[str] = Counter()
+        self._pending: deque[tuple[list[Send], WebhookJob, datetime]] = deque()
+
+    def submit(self, sends: list[Send], requests_: list[WebhookRequest], now: datetime) -> None:
+        if not sends:
+            return
+        while len(self._pending) >= 2:
+            self._record_oldest()
+        self._pending.append((sends, webhook_client().submit(requests_), now))
+
+    def flush(self) -> None:
+        """Wait for every chunk on the wire and record it."""
+        while self._pending:
+            self._record_oldest()
+
+    def _record_oldest(self) -> None:
+        sends, job, now = self._pending.popleft()
+        results = webhook_client().results(job)
         _record_webhooks_sent(
-            [send for send, result in zip(sends_part, results, strict=True) if result.is_ok],
+            [send for send, result in zip(sends, results, strict=True) if result.is_ok],
             timezone.now(),
         )
-        counts.update(
-            _record_failures(
-                sends_part, results, now, max_attempts=settings.CDP_WEBHOOK_MAX_ATTEMPTS
-            )
+        self.counts.update(
+            _record_failures(sends, results, now, max_attempts=settings.CDP_WEBHOOK_MAX_ATTEMPTS)
         )
-    counts["failed"] += _record_render_errors(broken, now)
-    return counts
 
 
 def _record_webhooks_sent(sent: Sequence[Send], now: datetime) -> None:
@@ -301,8 +355,10 @@ def _record_failures(
     max_attempts: int,
 ) -> Counter[str]:
     """Count successes; retry retryable failures with backoff until max_attempts, then (or
-    at once for a rejection) mark them failed: the dead-letter list."""
+    at once for a rejection) mark them failed: the dead-letter list. Rows with the same
+    outcome are updated together (one UPDATE per outcome, not per row)."""
     counts: Counter[str] = Counter()
+    outcomes: dict[tuple[tuple[str, Any], ...], list[int]] = defaultdict(list)
     for send, result in zip(sends, results, strict=True):
         if result.is_ok:
             counts["sent"] += 1
@@ -314,33 +370,34 @@ def _record_failures(
                 base_seconds=settings.CDP_WEBHOOK_BACKOFF_SECONDS,
                 max_seconds=settings.CDP_WEBHOOK_BACKOFF_MAX_SECONDS,
             )
-            _update_sending(
-                send,
-                status=Send.Status.QUEUED,
-                attempts=attempt,
-                due_at=now + delay,
-                error=result.error,
-                claimed_at=None,
-                lease_until=None,
-            )
+            values: dict[str, Any] = {
+                "status": Send.Status.QUEUED,
+                "attempts": attempt,
+                "due_at": now + delay,
+                "error": result.error,
+                "claimed_at": None,
+                "lease_until": None,
+            }
             counts["retrying"] += 1
-            continue
-        reason = Send.Reason.RETRIES_EXHAUSTED if result.is_retryable else Send.Reason.REJECTED
-        _update_sending(
-            send,
-            status=Send.Status.FAILED,
-            attempts=attempt,
-            reason=reason,
-            error=result.error,
-            finished_at=now,
-            lease_until=None,
-        )
-        counts["failed"] += 1
-        logger.warning(
-            "send_dead_lettered", extra={"send_id": send.pk, "campaign_id": send.campaign_id}
-        )
+        else:
+            reason = Send.Reason.RETRIES_EXHAUSTED if result.is_retryable else Send.Reason.REJECTED
+            values = {
+                "status": Send.Status.FAILED,
+                "attempts": attempt,
+                "reason": reason,
+                "error": result.error,
+                "finished_at": now,
+                "lease_until": None,
+            }
+            counts["failed"] += 1
+            logger.warning(
+                "send_dead_lettered", extra={"send_id": send.pk, "campaign_id": send.campaign_id}
+            )
+        outcomes[tuple(values.items())].append(send.pk)
+    for values_items, ids in outcomes.items():
+        _update_sending(ids, **dict(values_items))
     return counts
 
 
-def _update_sending(send: Send, **values: Any) -> None:
-    Send.objects.filter(pk=send.pk, status=Send.Status.SENDING).update(**values)
+def _update_sending(send_ids: Sequence[int], **values: Any) -> None:
+    Send.objects.filter(pk__in=list(send_ids), status=Send.Status.SENDING).update(**values)

@@ -16,7 +16,14 @@ _SALT = "campaigns.preferences"
 
 
 def _signer() -> signing.Signer:
-    return signing.Signer(salt=_SALT)
+    return _signer_for(settings.SECRET_KEY, tuple(settings.SECRET_KEY_FALLBACKS))
+
+
+@functools.lru_cache(maxsize=4)
+def _signer_for(secret: str, fallbacks: tuple[str, ...]) -> signing.Signer:
+    """One signer per key: a dispatcher signs a token per message, and building a Signer
+    costs as much as signing."""
+    return signing.Signer(key=secret, fallback_keys=list(fallbacks), salt=_SALT)
 
 
 class InvalidTokenError(DomainError):

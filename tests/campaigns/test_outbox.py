@@ -5,6 +5,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 from django.core import mail
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db import connection
 
 import pytest
@@ -185,3 +186,41 @@ def test_past_its_end_date_a_campaign_sends_nothing(queued):
 
     assert (outcome.claimed, outcome.skipped) == (1, 1)
     assert Send.objects.get().reason == "campaign_ended"
+
+
+class InspectingBackend(BaseEmailBackend):
+    """A mail server (the boundary) that notes, as each message is handed over, the state
+    of every outbox row: which are marked sent, and which are marked handed over."""
+
+    seen: list[tuple[str, set[str], set[str]]] = []
+
+    def send_messages(self, email_messages):
+        sent = {str(value) for value in Send.objects.filter(status="sent").values_list(
+            "delivery_id", flat=True
+        )}  # fmt: skip
+        started = {str(value) for value in Send.objects.filter(
+            status="sending", attempt_started_at__isnull=False
+        ).values_list("delivery_id", flat=True)}  # fmt: skip
+        for message in email_messages:
+            InspectingBackend.seen.append((message.extra_headers["X-CDP-Delivery"], sent, started))
+        return len(email_messages)
+
+
+@pytest.mark.django_db
+def test_each_email_group_is_marked_handed_over_before_and_sent_after(queued, settings):
+    settings.CDP_EMAIL_GROUP_SIZE = 4
+    settings.CDP_CAMPAIGN_EMAIL_BACKEND = "tests.campaigns.test_outbox.InspectingBackend"
+    InspectingBackend.seen = []
+    queued(10)
+
+    with time_machine.travel(T0, tick=False):
+        assert sends_dispatch().sent == 10
+
+    order = [delivery for delivery, _, _ in InspectingBackend.seen]
+    assert len(order) == 10
+    for position, (delivery, sent, started) in enumerate(InspectingBackend.seen):
+        group = position // 4
+        assert sent == set(order[: group * 4])  # earlier groups: recorded as sent
+        assert started == set(order[group * 4 : group * 4 + 4])  # this group only
+        assert delivery in started
+    assert set(Send.objects.values_list("status", flat=True)) == {"sent"}

@@ -10,7 +10,7 @@ from campaigns.compute.signing import verify_webhook_signature
 from campaigns.models import Campaign, DeadLetter, Send
 from campaigns.services.definitions import VariantSpec
 from campaigns.services.dispatch import sends_dispatch
-from campaigns.services.outbox import dead_letters_retry
+from campaigns.services.outbox import Occurrence, dead_letters_retry, sends_enqueue
 from tests.campaigns.conftest import ACTOR
 
 pytestmark = pytest.mark.django_db
@@ -154,3 +154,86 @@ def test_an_unreachable_receiver_is_retried(make_campaign, person, track, receiv
 
     send = Send.objects.get()
     assert (send.status, send.attempts, send.error) == ("queued", 1, "ConnectionRefusedError")
+
+
+def test_a_cap_counts_the_webhooks_still_on_the_wire_when_the_next_batch_is_claimed(
+    make_campaign, receiver, person
+):
+    """The next batch is claimed while the last chunk of the previous one is in flight:
+    that chunk is recorded before the new batch reads its send history."""
+    with time_machine.travel(T0 - timedelta(hours=1), tick=False):
+        campaign = make_campaign(
+            channel=Campaign.Channel.WEBHOOK,
+            webhook_url=receiver.url,
+            trigger_event="Product Viewed",
+            variants=VARIANTS,
+            cap_per_person=1,
+        )
+        profile_id = person("ada", traits={"first_name": "Ada"})
+        sends_enqueue(
+            campaign=campaign,
+            occurrences=[
+                Occurrence(profile_id=profile_id, key=f"test:{n}", triggered_at=T0, due_at=T0)
+                for n in (1, 2)
+            ],
+        )
+
+    with time_machine.travel(T0, tick=False):
+        outcome = sends_dispatch(batch_size=1)
+
+    assert (outcome.claimed, outcome.sent, outcome.skipped) == (2, 1, 1)
+    assert sorted(Send.objects.values_list("status", "reason")) == [
+        ("sent", ""),
+        ("skipped", "capped"),
+    ]
+    assert len(receiver.requests) == 1
+
+
+def test_outcomes_of_a_chunk_are_recorded_row_by_row(make_campaign, receiver, person, settings):
+    settings.CDP_WEBHOOK_MAX_ATTEMPTS = 2
+    receiver.statuses = [500, 410, 500, 200]
+    with time_machine.travel(T0 - timedelta(hours=1), tick=False):
+        campaign = make_campaign(
+            channel=Campaign.Channel.WEBHOOK,
+            webhook_url=receiver.url,
+            trigger_event="Product Viewed",
+            variants=VARIANTS,
+        )
+        ids = [person(f"p{n}") for n in range(5)]
+        sends_enqueue(
+            campaign=campaign,
+            occurrences=[
+                Occurrence(profile_id=pid, key="test:1", triggered_at=T0, due_at=T0) for pid in ids
+            ],
+        )
+    Send.objects.filter(profile_id=ids[0]).update(attempts=1)  # its last attempt
+
+    with time_machine.travel(T0, tick=False):
+        outcome = sends_dispatch()
+
+    # Which row got which answer depends on the threads' order: read it off the requests.
+    answers = {
+        request["headers"]["X-CDP-Delivery"]: status
+        for request, status in zip(receiver.requests, [500, 410, 500, 200, 200], strict=True)
+    }
+    expected = {"sent": 0, "retrying": 0, "failed": 0}
+    for send in Send.objects.all():
+        status, last_attempt = answers[str(send.delivery_id)], send.profile_id == ids[0]
+        if status == 200:
+            assert (send.status, send.error, send.attempts) == ("sent", "", 1 + last_attempt)
+            expected["sent"] += 1
+        elif status == 410:
+            assert (send.status, send.reason, send.error) == ("failed", "rejected", "HTTP 410")
+            expected["failed"] += 1
+        elif last_attempt:
+            assert (send.status, send.reason, send.attempts) == ("failed", "retries_exhausted", 2)
+            expected["failed"] += 1
+        else:
+            assert (send.status, send.error, send.attempts, send.due_at) == (
+                "queued",
+                "HTTP 500",
+                1,
+                T0 + timedelta(seconds=30),
+            )
+            expected["retrying"] += 1
+    assert (outcome.sent, outcome.retrying, outcome.failed) == tuple(expected.values())
