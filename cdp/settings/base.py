@@ -184,7 +184,7 @@ CDP_CONSENT_DEFAULT_POLICY = env.str("CDP_CONSENT_DEFAULT_POLICY", default="keep
 CDP_ROBUST_ON_COMMIT = True
 # New event ids are published to the broker by a background thread, at most once per this many
 # milliseconds per process (0: one publish per request, from the request).
-CDP_PUBLISH_COALESCE_MS = env.int("CDP_PUBLISH_COALESCE_MS", default=10)
+CDP_PUBLISH_COALESCE_MS = env.int("CDP_PUBLISH_COALESCE_MS", default=50)
 
 from .celery import *  # noqa: E402, F403
 from .drf import *  # noqa: E402, F403
